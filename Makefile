@@ -1,0 +1,60 @@
+# The front door. `make dev` runs the service locally, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.12 is the Lambda runtime's version; pyenv has it even where python3.12 is not on PATH.
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -n 1)
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+PORT ?= 8111
+TOKEN ?=
+PYTEST_ARGS ?=
+
+.PHONY: help install install-sam test unit lint format emulator clean
+
+help:
+	@echo "make install        create $(VENV) (Python 3.12) with requirements-dev.txt"
+	@echo "make test           lint, types and the whole test suite"
+	@echo "make lint           ruff and mypy"
+	@echo "make emulator       run the Airtable emulator with the demo base (PORT=$(PORT) TOKEN=...)"
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (PATH or ~/.pyenv/versions/3.12.*)"; exit 1; }
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found"; exit 1; }
+	test -x $(SAM_VENV)/bin/python || $(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	touch $@
+
+install-sam: $(SAM_VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: install install-sam node_modules/.installed lint
+	PATH="$(dir $(PYTHON312)):$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+emulator: install
+	$(PY) -m airtable_emulator --port $(PORT) $(if $(TOKEN),--token $(TOKEN))
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam
