@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 PORT ?= 8111
 TOKEN ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: help install install-sam test unit lint format emulator clean
 
@@ -54,7 +54,7 @@ test: install install-sam node_modules/.installed lint
 	PATH="$(dir $(PYTHON312)):$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 emulator: install
-	$(PY) -m airtable_emulator --port $(PORT) $(if $(TOKEN),--token $(TOKEN))
+	PYTHONPATH=local:layers/common $(PY) -m airtable_emulator --port $(PORT) $(if $(TOKEN),--token $(TOKEN))
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam

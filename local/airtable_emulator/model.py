@@ -6,6 +6,7 @@ through this Python API are the same mutations.
 """
 
 import copy
+import mimetypes
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -192,6 +193,8 @@ class RecordChanged:
 class RecordDestroyed:
     table_id: str
     record_id: str
+    # The record's stored values just before it was destroyed (REST form), e.g. to name it.
+    cells: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,15 @@ class TableCreated:
     schema: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class TableChanged:
+    """A table's name or description changed; both dicts hold ``name`` and ``description``."""
+
+    table_id: str
+    current: dict[str, Any]
+    previous: dict[str, Any]
+
+
 Change = (
     RecordCreated
     | RecordChanged
@@ -228,6 +240,7 @@ Change = (
     | FieldChanged
     | FieldDestroyed
     | TableCreated
+    | TableChanged
 )
 
 
@@ -320,6 +333,35 @@ class AirtableState:
             self._resolve_links(base, pending, draft=draft)
             return table
 
+    def update_table(
+        self,
+        base_id: str,
+        table_key: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        source: str = "client",
+    ) -> Table:
+        """Rename a table and/or change its description (``""`` clears the description)."""
+        with self._mutation(base_id, source) as draft:
+            base = self.base(base_id)
+            table = base.table(table_key)
+            previous = {"name": table.name, "description": table.description}
+            if name is not None and name != table.name:
+                if not isinstance(name, str) or not name.strip():
+                    raise AirtableApiError(422, "INVALID_TABLE_NAME", "Table name must be a non-empty string")
+                if any(other.name == name for other in base.tables.values() if other is not table):
+                    raise AirtableApiError(
+                        422, "DUPLICATE_TABLE_NAME", f'A table named "{name}" already exists'
+                    )
+                table.name = name
+            if description is not None:
+                table.description = description or None
+            current = {"name": table.name, "description": table.description}
+            if current != previous:
+                draft.schema_changes.append(TableChanged(table.id, current, previous))
+            return table
+
     def add_field(
         self,
         base_id: str,
@@ -399,17 +441,7 @@ class AirtableState:
             now = self.clock.now()
             prepared = [self._normalize_fields(base, table, fields, typecast) for fields in records]
             for values in prepared:
-                record = Record(
-                    id=self.ids.new("record"),
-                    created_time=now,
-                    last_modified_time=now,
-                    auto_number=table.next_auto_number,
-                )
-                table.next_auto_number += 1
-                draft.touch(table, record.id)
-                table.records[record.id] = record
-                self._write_cells(base, table, record, values, replace=False, draft=draft)
-                created.append(record)
+                created.append(self._new_record(base, table, values, now, draft))
             return created
 
     def update_records(
@@ -432,6 +464,79 @@ class AirtableState:
                 draft.touch(table, record.id)
                 self._write_cells(base, table, record, values, replace=replace, draft=draft)
             return targets
+
+    def upsert_records(
+        self,
+        base_id: str,
+        table_key: str,
+        records: Sequence[tuple[str | None, Mapping[str, Any]]],
+        fields_to_merge_on: Sequence[str],
+        *,
+        replace: bool = False,
+        typecast: bool = False,
+        source: str = "client",
+    ) -> tuple[list[Record], list[str], list[str]]:
+        """Update-or-create ``(record id or None, {field: value})`` pairs in one transaction.
+
+        A pair with an id updates that record. Without one, the record whose values of
+        ``fields_to_merge_on`` equal the given ones is updated, or a new record is created when none
+        matches. Returns (records in request order, created ids, updated ids).
+        """
+        with self._mutation(base_id, source) as draft:
+            base = self.base(base_id)
+            table = base.table(table_key)
+            merge_ids = [table.field(key).id for key in fields_to_merge_on]
+            prepared = [self._normalize_fields(base, table, fields, typecast) for _, fields in records]
+            targets: list[Record | None] = []
+            claimed: set[str] = set()
+            new_keys: set[str] = set()
+            for (record_id, _), values in zip(records, prepared, strict=True):
+                target: Record | None
+                if record_id is not None:
+                    target = table.record(record_id)
+                else:
+                    missing = [table.fields[fid].name for fid in merge_ids if fid not in values]
+                    if missing:
+                        raise invalid_request(
+                            "Each record of an upsert needs a value for every field of fieldsToMergeOn; "
+                            f"missing: {', '.join(missing)}"
+                        )
+                    key = [values[fid] for fid in merge_ids]
+                    matches = [
+                        existing
+                        for existing in table.records.values()
+                        if [existing.cells.get(fid) for fid in merge_ids] == key
+                    ]
+                    if len(matches) > 1:
+                        raise invalid_request(
+                            f"{len(matches)} records match the fieldsToMergeOn values of one upserted record"
+                        )
+                    target = matches[0] if matches else None
+                    if target is None:
+                        marker = repr(key)
+                        if marker in new_keys:
+                            raise invalid_request("Two upserted records have the same fieldsToMergeOn values")
+                        new_keys.add(marker)
+                if target is not None:
+                    if target.id in claimed:
+                        raise invalid_request(f'Record "{target.id}" is upserted twice in one request')
+                    claimed.add(target.id)
+                targets.append(target)
+            now = self.clock.now()
+            result: list[Record] = []
+            created_ids: list[str] = []
+            updated_ids: list[str] = []
+            for target, values in zip(targets, prepared, strict=True):
+                if target is None:
+                    record = self._new_record(base, table, values, now, draft)
+                    created_ids.append(record.id)
+                else:
+                    draft.touch(table, target.id)
+                    self._write_cells(base, table, target, values, replace=replace, draft=draft)
+                    record = target
+                    updated_ids.append(record.id)
+                result.append(record)
+            return result, created_ids, updated_ids
 
     def delete_records(
         self, base_id: str, table_key: str, record_ids: Sequence[str], *, source: str = "client"
@@ -485,7 +590,7 @@ class AirtableState:
                     )
                 )
             elif record is None:
-                changes.append(RecordDestroyed(table_id, record_id))
+                changes.append(RecordDestroyed(table_id, record_id, copy.deepcopy(before or {})))
             else:
                 assert before is not None
                 changed_ids = [
@@ -505,6 +610,21 @@ class AirtableState:
                     )
                 )
         return changes
+
+    def _new_record(
+        self, base: Base, table: Table, values: Mapping[str, Any], now: datetime, draft: _Draft
+    ) -> Record:
+        record = Record(
+            id=self.ids.new("record"),
+            created_time=now,
+            last_modified_time=now,
+            auto_number=table.next_auto_number,
+        )
+        table.next_auto_number += 1
+        draft.touch(table, record.id)
+        table.records[record.id] = record
+        self._write_cells(base, table, record, values, replace=False, draft=draft)
+        return record
 
     def _normalize_fields(
         self, base: Base, table: Table, fields: Mapping[str, Any], typecast: bool
@@ -644,9 +764,8 @@ class AirtableState:
             url = value["url"]
             filename = str(value.get("filename") or url.rstrip("/").rsplit("/", 1)[-1] or "file")
             # No network here: the stored bytes stand for the file Airtable would have downloaded.
-            stored = self._store_attachment(
-                filename, "application/octet-stream", f"content of {url}".encode()
-            )
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            stored = self._store_attachment(filename, content_type, f"content of {url}".encode())
         else:
             raise invalid_value(attachment_field.name, "an attachment needs an http(s) url or an id")
         return {

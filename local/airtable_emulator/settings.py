@@ -34,5 +34,14 @@ class EmulatorSettings:
     ping_timeout_seconds: float = 25.0
     ping_max_retries: int = 13
     ping_first_retry_delay_seconds: float = 10.0  # doubles each retry; tests scale it down
+    # Changes within this long of the first one are announced by one ping (Airtable coalesces pings).
+    ping_coalesce_seconds: float = 0.1
+    # Pings are at-least-once: this share of delivered pings is sent twice (seeded for reproducibility).
+    ping_duplicate_rate: float = 0.0
+    ping_duplicate_seed: int | None = None
     # Writes.
     max_records_per_write: int = 10
+    # Requests (Airtable's real body limit is unpublished; it answers 413 past it).
+    max_request_body_bytes: int = 16 * 1024 * 1024
+    # GET /v0/meta/bases page size.
+    bases_page_size: int = 1000

@@ -1,0 +1,1 @@
+"""What the HTTP handlers share: response models and the mapping of errors to HTTP statuses."""

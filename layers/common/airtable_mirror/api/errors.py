@@ -1,0 +1,119 @@
+"""Every error an HTTP handler can meet, mapped to one status and one body shape, in one place.
+
+Body: ``{"error": {"code": "SYNC_RUN_ACTIVE", "message": "...", ...extra}}``. Nothing here echoes a
+token: Airtable's messages never carry it, and the client redacts anything that might.
+"""
+
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from airtable_mirror.airtable import (
+    AirtableAuthError,
+    AirtableError,
+    AirtableNotFound,
+    AirtableUnavailable,
+    BillingLimitExceeded,
+    RateLimitedTooOften,
+)
+from airtable_mirror.repository import InvalidCursorError, InvalidIdentifierError
+from airtable_mirror.settings import ConfigurationError
+
+logger = Logger(child=True)
+
+
+class ApiError(Exception):
+    """An error with its HTTP status and code, raised by handlers and the services they call."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": {"code": code, "message": message, **extra}}),
+    )
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    problems = []
+    for problem in error.errors():
+        location = ".".join(
+            str(part) for part in problem.get("loc", ()) if part not in {"query", "path", "body"}
+        )
+        problems.append(f"{location or 'request'}: {problem.get('msg', 'invalid')}")
+    return "; ".join(problems) or "invalid request"
+
+
+def _api_error(error: ApiError) -> Response[str]:
+    return error_response(error.status, error.code, error.message, **error.extra)
+
+
+def _invalid_request(error: RequestValidationError) -> Response[str]:
+    return error_response(HTTPStatus.BAD_REQUEST, "INVALID_REQUEST", _validation_message(error))
+
+
+def _invalid_identifier(error: Exception) -> Response[str]:
+    return error_response(HTTPStatus.BAD_REQUEST, "INVALID_REQUEST", str(error))
+
+
+def _airtable_not_found(error: AirtableNotFound) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, "TABLE_NOT_FOUND", error.message)
+
+
+def _airtable_auth(error: AirtableAuthError) -> Response[str]:
+    logger.error("Airtable rejected the token", status=error.status, error_type=error.error_type)
+    return error_response(
+        HTTPStatus.BAD_GATEWAY,
+        "AIRTABLE_AUTH_FAILED",
+        f"Airtable rejected the configured token (HTTP {error.status}): {error.message}",
+    )
+
+
+def _billing(error: BillingLimitExceeded) -> Response[str]:
+    return error_response(HTTPStatus.BAD_GATEWAY, "AIRTABLE_BILLING_LIMIT", error.message)
+
+
+def _unavailable(error: AirtableError) -> Response[str]:
+    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "AIRTABLE_UNAVAILABLE", error.message)
+
+
+def _airtable(error: AirtableError) -> Response[str]:
+    return error_response(HTTPStatus.BAD_GATEWAY, "AIRTABLE_ERROR", error.message)
+
+
+def _configuration(error: ConfigurationError) -> Response[str]:
+    logger.error("configuration error", reason=str(error))
+    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "SERVICE_MISCONFIGURED", str(error))
+
+
+ErrorHandler = Callable[[Any], Response[str]]
+
+_HANDLERS: list[tuple[type[Exception] | list[type[Exception]], ErrorHandler]] = [
+    (ApiError, _api_error),
+    (RequestValidationError, _invalid_request),
+    ([InvalidIdentifierError, InvalidCursorError], _invalid_identifier),
+    (AirtableNotFound, _airtable_not_found),
+    (AirtableAuthError, _airtable_auth),
+    (BillingLimitExceeded, _billing),
+    ([AirtableUnavailable, RateLimitedTooOften], _unavailable),
+    (AirtableError, _airtable),
+    (ConfigurationError, _configuration),
+]
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """Map domain errors to statuses on ``app`` (powertools picks the most specific class)."""
+    for exception_classes, handler in _HANDLERS:
+        app.exception_handler(exception_classes)(handler)

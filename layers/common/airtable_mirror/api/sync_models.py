@@ -1,0 +1,59 @@
+"""What the sync API answers with."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from airtable_mirror.repository import SyncRun
+from airtable_mirror.sync.service import RunReport
+
+
+class RunCountsView(BaseModel):
+    pages: int = Field(description="pages of up to 100 records copied")
+    fetched: int = Field(description="records received from Airtable")
+    written: int = Field(description="records whose content changed and was written")
+    unchanged: int = Field(description="records identical to the mirror's copy: nothing written")
+    stale: int = Field(description="records the mirror already had from a newer observation")
+    deleted: int = Field(description="records tombstoned because Airtable no longer has them")
+    failed: int = Field(description="records that could not be stored (see failures)")
+    requests: int = Field(description="requests sent to Airtable")
+    retries: int = Field(description="requests repeated after a 5xx, a timeout or a dropped connection")
+    rate_limited: int = Field(description="429 answers received from Airtable")
+    listing_restarts: int = Field(description="times the listing restarted after its iterator expired")
+
+
+class RunFailureView(BaseModel):
+    record_id: str
+    reason: str
+
+
+class SyncRunView(BaseModel):
+    run_id: str
+    table_id: str
+    table_name: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    counts: RunCountsView
+    failures: list[RunFailureView] = Field(default_factory=list)
+    failures_total: int = 0
+
+    @classmethod
+    def from_report(cls, report: RunReport) -> "SyncRunView":
+        return cls.from_run(report.run, RunCountsView.model_validate(report.counts.as_dict()))
+
+    @classmethod
+    def from_run(cls, run: SyncRun, counts: RunCountsView | None = None) -> "SyncRunView":
+        return cls(
+            run_id=run.run_id,
+            table_id=run.table_id,
+            table_name=run.table_name,
+            status=run.status,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            counts=counts or RunCountsView.model_validate({name: 0 for name in RunCountsView.model_fields}),
+            failures=[RunFailureView(record_id=f.record_id, reason=f.reason) for f in run.failures],
+            failures_total=run.failures_total,
+        )

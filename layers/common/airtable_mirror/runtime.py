@@ -1,0 +1,108 @@
+"""The composition root: one of each client and service per warm container, built from Settings.
+
+Handlers ask for what they need here; nothing is created at import time, so importing a handler
+costs no network call and tests can swap the environment before the first use (``reset()``).
+"""
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from airtable_mirror.airtable import AirtableClient
+from airtable_mirror.credentials import make_token_provider
+from airtable_mirror.repository import DynamoPacer, RecordRepository, SyncRunRepository
+from airtable_mirror.run_queue import SqsRunQueue
+from airtable_mirror.settings import ConfigurationError, Settings, get_settings
+from airtable_mirror.sync.engine import SyncEngine
+from airtable_mirror.sync.service import SyncService
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+# botocore's own retries (standard mode: exponential backoff with jitter, throttling included).
+_AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> "DynamoDBClient":
+    return boto3.client("dynamodb", endpoint_url=settings().dynamodb_endpoint_url, config=_AWS_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def sqs_client() -> "SQSClient":
+    return boto3.client("sqs", config=_AWS_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def airtable_client() -> AirtableClient:
+    config = settings()
+    pacer = DynamoPacer(
+        dynamodb_client(),
+        config.mirror_table_name,
+        config.airtable_base_id,
+        requests_per_second=config.requests_per_second,
+    )
+    return AirtableClient(
+        base_id=config.airtable_base_id,
+        token_provider=make_token_provider(config),
+        api_url=config.airtable_api_url,
+        pacer=pacer,
+        timeout=config.request_timeout_seconds,
+        rate_limit_penalty_seconds=config.rate_limit_penalty_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def record_repository() -> RecordRepository:
+    return RecordRepository(dynamodb_client(), settings().mirror_table_name)
+
+
+@lru_cache(maxsize=1)
+def sync_run_repository() -> SyncRunRepository:
+    return SyncRunRepository(dynamodb_client(), settings().mirror_table_name)
+
+
+@lru_cache(maxsize=1)
+def sync_service() -> SyncService:
+    config = settings()
+    if not config.sync_queue_url:
+        raise ConfigurationError("SYNC_QUEUE_URL is not set")
+    return SyncService(
+        base_id=config.airtable_base_id,
+        client=airtable_client(),
+        runs=sync_run_repository(),
+        queue=SqsRunQueue(sqs_client(), config.sync_queue_url),
+        aliases=config.table_aliases,
+    )
+
+
+@lru_cache(maxsize=1)
+def sync_engine() -> SyncEngine:
+    return SyncEngine(
+        airtable_client(),
+        record_repository(),
+        sync_run_repository(),
+        tombstone_ttl_seconds=settings().tombstone_ttl_seconds,
+    )
+
+
+def reset() -> None:
+    """Forget every cached object (tests, and the local stack when its configuration changes)."""
+    for cached in (
+        get_settings,
+        dynamodb_client,
+        sqs_client,
+        airtable_client,
+        record_repository,
+        sync_run_repository,
+        sync_service,
+        sync_engine,
+    ):
+        cached.cache_clear()

@@ -1,0 +1,113 @@
+"""Configuration, read once per warm container from the environment and validated.
+
+Every function reads the same variables (set once in template.yaml's Globals); a bad value fails the
+cold start with a message naming the variable, never a request halfway through.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+BASE_ID_PATTERN = r"^app[A-Za-z0-9]{14}$"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a usable deployment."""
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """``"people=People, tasks=tblXXXX"`` → ``{"people": "People", "tasks": "tblXXXX"}``."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (chunk.strip() for chunk in text.split(","))):
+        alias, separator, target = part.partition("=")
+        if not separator or not alias.strip() or not target.strip():
+            raise ValueError(f"expected alias=table pairs separated by commas, got {part!r}")
+        mapping[alias.strip().lower()] = target.strip()
+    return mapping
+
+
+def parse_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mirror_table_name: Annotated[str, Field(min_length=3)]
+    airtable_base_id: Annotated[str, Field(pattern=BASE_ID_PATTERN)]
+    airtable_api_url: str = "https://api.airtable.com"
+    # Name or ARN of the Secrets Manager secret holding the token (AWS); None means a local token.
+    airtable_token_secret: str | None = None
+    table_aliases: dict[str, str] = {}
+    sync_tables: list[str] = []
+    sync_queue_url: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    requests_per_second: Annotated[float, Field(gt=0, le=50)] = 5.0
+    rate_limit_penalty_seconds: Annotated[float, Field(ge=0)] = 30.0
+    request_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # A sync invocation hands its run over to a new one when less than this much time is left.
+    handover_margin_seconds: Annotated[float, Field(ge=1)] = 60.0
+    tombstone_ttl_seconds: Annotated[int, Field(ge=3600)] = 14 * 24 * 3600
+
+    @field_validator("airtable_api_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {
+            "mirror_table_name": env.get("MIRROR_TABLE_NAME", ""),
+            "airtable_base_id": env.get("AIRTABLE_BASE_ID", ""),
+        }
+        optional = {
+            "airtable_api_url": "AIRTABLE_API_URL",
+            "airtable_token_secret": "AIRTABLE_TOKEN_SECRET",
+            "sync_queue_url": "SYNC_QUEUE_URL",
+            "dynamodb_endpoint_url": "DYNAMODB_ENDPOINT_URL",
+            "requests_per_second": "AIRTABLE_REQUESTS_PER_SECOND",
+            "rate_limit_penalty_seconds": "AIRTABLE_RATE_LIMIT_PENALTY_SECONDS",
+            "request_timeout_seconds": "AIRTABLE_REQUEST_TIMEOUT_SECONDS",
+            "handover_margin_seconds": "SYNC_HANDOVER_MARGIN_SECONDS",
+            "tombstone_ttl_seconds": "TOMBSTONE_TTL_SECONDS",
+        }
+        for key, variable in optional.items():
+            if env.get(variable):
+                raw[key] = env[variable]
+        try:
+            if env.get("TABLE_ALIASES"):
+                raw["table_aliases"] = parse_mapping(env["TABLE_ALIASES"])
+            if env.get("SYNC_TABLES"):
+                raw["sync_tables"] = parse_list(env["SYNC_TABLES"])
+            return cls.model_validate(raw)
+        except (ValidationError, ValueError) as error:
+            raise ConfigurationError(f"invalid configuration: {error}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environment()
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a ``.env`` file (comments, blank lines and ``export`` tolerated)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        stripped = stripped.removeprefix("export ").strip()
+        key, separator, value = stripped.partition("=")
+        if separator:
+            values[key.strip()] = value.strip().strip("'\"")
+    return values

@@ -1,0 +1,420 @@
+"""The full sync of one table: Airtable pages in, conditional DynamoDB writes out, mark and sweep.
+
+A sync run is carried out in slices, one per invocation. A slice resumes from the run's latest
+checkpoint, writes page after page (checkpointing after each one) and stops when the invocation's
+time runs short, for the caller to hand the run over to a new invocation. The slice that reaches the
+end of the listing sweeps away the records Airtable no longer has, and finishes the run.
+
+Pages are fetched one ahead on a thread while the current one is written, so the run goes at
+Airtable's request rate rather than at the rate of Airtable and DynamoDB taken in turn. Memory stays
+flat in the table's size: at most two pages are held, plus 8 bytes per record id for the sweep.
+"""
+
+import contextlib
+import queue
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from airtable_mirror.airtable import (
+    AirtableClient,
+    AirtableError,
+    AirtableRecord,
+    IteratorExpired,
+    RecordPage,
+)
+from airtable_mirror.repository import (
+    Checkpoint,
+    RecordObservation,
+    RecordRepository,
+    RunFailure,
+    SyncRun,
+    SyncRunRepository,
+)
+from airtable_mirror.repository.errors import RepositoryError
+from airtable_mirror.repository.record_hashes import hash_record_id, pack_hashes, sorted_hashes
+
+logger = Logger(child=True)
+
+PAGE_SIZE = 100
+MAX_LISTING_RESTARTS = 5
+MAX_REPORTED_FAILURES = 100
+
+
+class SliceOutcome(StrEnum):
+    FINISHED = "finished"  # the run ended (succeeded or failed) in this slice
+    HANDOVER = "handover"  # time ran short: continue the run in a new invocation
+    BASE_BUSY = "base_busy"  # another run holds the base: try again later
+    NOT_ACTIVE = "not_active"  # unknown or already finished run (a duplicate message): nothing to do
+
+
+@dataclass
+class RunCounts:
+    """A run's cumulative figures, kept in every checkpoint and in the finished run."""
+
+    pages: int = 0
+    fetched: int = 0
+    written: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    deleted: int = 0
+    failed: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    listing_restarts: int = 0
+
+    @classmethod
+    def from_mapping(cls, values: Any) -> "RunCounts":
+        """Counts by name, or by the short keys of a checkpoint."""
+        names = {item.name for item in fields(cls)}
+        named = {_LONG_NAMES.get(key, key): value for key, value in dict(values).items()}
+        return cls(**{key: int(value) for key, value in named.items() if key in names})
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def as_checkpoint_counts(self) -> dict[str, int]:
+        """One-letter keys, nonzero counts only: a checkpoint with 100 id hashes stays one write unit."""
+        return {_SHORT_NAMES[name]: value for name, value in asdict(self).items() if value}
+
+
+_SHORT_NAMES = {
+    "pages": "p",
+    "fetched": "f",
+    "written": "w",
+    "unchanged": "u",
+    "stale": "s",
+    "deleted": "d",
+    "failed": "x",
+    "requests": "q",
+    "retries": "r",
+    "rate_limited": "l",
+    "listing_restarts": "i",
+}
+_LONG_NAMES = {short: name for name, short in _SHORT_NAMES.items()}
+
+
+@dataclass
+class SliceResult:
+    outcome: SliceOutcome
+    run: SyncRun | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
+    error: str | None = None
+
+
+@dataclass
+class _FetchedPage:
+    page: RecordPage
+    version: int  # microseconds; the time the request that returned the page was first sent
+    generation: int
+
+
+_DONE = object()
+
+
+class _PageFetcher:
+    """Fetches the listing one page ahead of the writer, on a thread; errors surface in the writer."""
+
+    def __init__(
+        self,
+        client: AirtableClient,
+        table_id: str,
+        start_offset: str | None,
+        generation: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self._client = client
+        self._table_id = table_id
+        self._offset = start_offset
+        self._generation = generation
+        self._clock = clock
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
+        # One permit per page: the writer grants the next request only once it knows it will not hand
+        # over, so no page is fetched that the next invocation would have to fetch again.
+        self._permits = threading.Semaphore(1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"fetch-{table_id}", daemon=True)
+
+    def __enter__(self) -> "_PageFetcher":
+        self._thread.start()
+        return self
+
+    def pages(self) -> Iterator[_FetchedPage]:
+        return self._pages()
+
+    def fetch_next(self) -> None:
+        self._permits.release()
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._permits.release()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _pages(self) -> Iterator[_FetchedPage]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, _FetchedPage)
+            yield item
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        restarts = 0
+        try:
+            while True:
+                self._permits.acquire()
+                if self._stop.is_set():
+                    return
+                version = int(self._clock() * 1_000_000)
+                try:
+                    page = self._client.list_records_page(
+                        self._table_id,
+                        offset=self._offset,
+                        page_size=PAGE_SIZE,
+                        return_fields_by_field_id=True,
+                    )
+                except IteratorExpired:
+                    restarts += 1
+                    if restarts > MAX_LISTING_RESTARTS:
+                        raise
+                    logger.warning(
+                        "listing iterator expired; restarting the listing", table_id=self._table_id
+                    )
+                    self._offset = None
+                    self._generation += 1
+                    self._permits.release()
+                    continue
+                if not self._put(_FetchedPage(page, version, self._generation)):
+                    return
+                if page.offset is None:
+                    break
+                self._offset = page.offset
+            self._put(_DONE)
+        except BaseException as error:  # handed to the writer thread, which re-raises it
+            self._put(error)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        client: AirtableClient,
+        records: RecordRepository,
+        runs: SyncRunRepository,
+        *,
+        clock: Callable[[], float] = time.time,
+        lock_lease_seconds: float = 900.0,
+        write_workers: int = 8,
+        tombstone_ttl_seconds: int = 14 * 24 * 3600,
+    ) -> None:
+        self._client = client
+        self._records = records
+        self._runs = runs
+        self._clock = clock
+        self._lock_lease_seconds = lock_lease_seconds
+        self._write_workers = write_workers
+        self._tombstone_ttl_seconds = tombstone_ttl_seconds
+
+    def run_slice(self, base_id: str, run_id: str, *, should_hand_over: Callable[[], bool]) -> SliceResult:
+        """Carry run ``run_id`` forward until it ends or ``should_hand_over()`` says time is short."""
+        run = self._runs.get_run(base_id, run_id)
+        if run is None or not run.active:
+            return SliceResult(SliceOutcome.NOT_ACTIVE, run)
+        if not self._runs.acquire_base_lock(base_id, run_id, self._lock_lease_seconds, self._clock()):
+            return SliceResult(SliceOutcome.BASE_BUSY, run)
+        self._runs.mark_running(base_id, run_id)
+        checkpoint = self._runs.latest_checkpoint(base_id, run_id)
+        counts = RunCounts.from_mapping(checkpoint.counts) if checkpoint else RunCounts()
+        failures: list[RunFailure] = []
+        stats_at_start = self._client_figures()
+        try:
+            listing_done, generation = self._copy_pages(
+                run, checkpoint, counts, failures, stats_at_start, should_hand_over
+            )
+            if not listing_done:
+                return SliceResult(SliceOutcome.HANDOVER, run, counts)
+            self._sweep(run, generation, counts)
+        except (AirtableError, RepositoryError) as error:
+            # Permanent for this run (auth, billing limit, table gone, Airtable down past every retry):
+            # the run ends failed with the reason; the next run starts afresh and skips unchanged records.
+            self._add_client_figures(counts, stats_at_start)
+            reason = str(error)
+            logger.error("sync run failed", run_id=run_id, table_id=run.table_id, reason=reason)
+            self._finish(run, "failed", counts, [*failures, RunFailure(record_id="-", reason=reason)])
+            return SliceResult(SliceOutcome.FINISHED, run, counts, error=reason)
+        self._add_client_figures(counts, stats_at_start)
+        self._finish(run, "succeeded", counts, failures)
+        logger.info("sync run succeeded", run_id=run_id, table_id=run.table_id, counts=counts.as_dict())
+        return SliceResult(SliceOutcome.FINISHED, run, counts)
+
+    # --- pages ----------------------------------------------------------------------------
+
+    def _copy_pages(
+        self,
+        run: SyncRun,
+        checkpoint: Checkpoint | None,
+        counts: RunCounts,
+        failures: list[RunFailure],
+        stats_at_start: dict[str, int],
+        should_hand_over: Callable[[], bool],
+    ) -> tuple[bool, int]:
+        """Copy pages from the checkpoint on. Returns (listing finished, listing generation)."""
+        page_number = checkpoint.page_number if checkpoint else 0
+        generation = checkpoint.listing_generation if checkpoint else 0
+        if checkpoint is not None and checkpoint.next_offset is None:
+            return True, generation
+        lease_renewed_at = self._clock()
+        start_offset = checkpoint.next_offset if checkpoint else None
+        with _PageFetcher(self._client, run.table_id, start_offset, generation, self._clock) as fetcher:
+            for fetched in fetcher.pages():
+                if fetched.generation != generation:
+                    generation = fetched.generation
+                    counts.listing_restarts += 1
+                hand_over = fetched.page.offset is not None and should_hand_over()
+                if fetched.page.offset is not None and not hand_over:
+                    fetcher.fetch_next()
+                self._write_page(run, fetched, counts, failures)
+                page_number += 1
+                figures = RunCounts.from_mapping(counts.as_dict())
+                self._add_client_figures(figures, stats_at_start)
+                self._runs.save_checkpoint(
+                    run.base_id,
+                    run.run_id,
+                    Checkpoint(
+                        page_number=page_number,
+                        next_offset=fetched.page.offset,
+                        counts=figures.as_checkpoint_counts(),
+                        seen_id_hashes=pack_hashes(hash_record_id(r.id) for r in fetched.page.records),
+                        listing_generation=generation,
+                    ),
+                )
+                if fetched.page.offset is None:
+                    return True, generation
+                if self._clock() - lease_renewed_at > self._lock_lease_seconds / 3:
+                    if not self._runs.renew_base_lock(
+                        run.base_id, run.run_id, self._lock_lease_seconds, self._clock()
+                    ):
+                        raise RepositoryError("the base sync lock was taken over by another run")
+                    lease_renewed_at = self._clock()
+                if hand_over:
+                    logger.info("handing the run over", run_id=run.run_id, page_number=page_number)
+                    return False, generation
+        return True, generation
+
+    def _write_page(
+        self, run: SyncRun, fetched: _FetchedPage, counts: RunCounts, failures: list[RunFailure]
+    ) -> None:
+        records = fetched.page.records
+        counts.pages += 1
+        counts.fetched += len(records)
+        states = self._records.get_states(run.base_id, [record.id for record in records])
+        to_write: list[RecordObservation] = []
+        for record in records:
+            try:
+                observation = self._observation(run, record, fetched.version)
+            except ValueError as error:
+                self._fail(counts, failures, record.id, f"invalid record: {error}")
+                continue
+            state = states.get(record.id)
+            if state is not None and state.version >= observation.version:
+                counts.stale += 1
+            elif state is not None and not state.deleted and state.content_hash == observation.content_hash:
+                counts.unchanged += 1
+            else:
+                to_write.append(observation)
+        for outcome in self._records.upsert_many(to_write, max_workers=self._write_workers):
+            if outcome.status == "written":
+                counts.written += 1
+            elif outcome.status == "unchanged":
+                counts.unchanged += 1
+            elif outcome.status == "stale":
+                counts.stale += 1
+            else:
+                self._fail(
+                    counts,
+                    failures,
+                    outcome.record_id,
+                    f"record too large for DynamoDB even compressed ({outcome.item_bytes} bytes)",
+                )
+
+    @staticmethod
+    def _observation(run: SyncRun, record: AirtableRecord, version: int) -> RecordObservation:
+        return RecordObservation(
+            base_id=run.base_id,
+            table_id=run.table_id,
+            record_id=record.id,
+            created_time=record.created_time_iso,
+            cells=record.fields,
+            version=version,
+        )
+
+    @staticmethod
+    def _fail(counts: RunCounts, failures: list[RunFailure], record_id: str, reason: str) -> None:
+        counts.failed += 1
+        if len(failures) < MAX_REPORTED_FAILURES:
+            failures.append(RunFailure(record_id=record_id, reason=reason))
+        logger.warning("record not stored", record_id=record_id, reason=reason)
+
+    # --- sweep ----------------------------------------------------------------------------
+
+    def _sweep(self, run: SyncRun, generation: int, counts: RunCounts) -> None:
+        """Tombstone the records the listing did not return, except those changed since the run began."""
+        seen = sorted_hashes(
+            self._runs.iter_seen_hashes(run.base_id, run.run_id, listing_generation=generation)
+        )
+        for record_id, version in self._records.iter_table_keys(run.base_id, run.table_id):
+            if version >= run.version_at_start:
+                continue
+            record_hash = hash_record_id(record_id)
+            position = bisect_left(seen, record_hash)
+            if position < len(seen) and seen[position] == record_hash:
+                continue
+            outcome = self._records.sweep_delete(
+                run.base_id,
+                run.table_id,
+                record_id,
+                observed_before_version=run.version_at_start,
+                tombstone_ttl_seconds=self._tombstone_ttl_seconds,
+            )
+            if outcome.status == "written":
+                counts.deleted += 1
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _client_figures(self) -> dict[str, int]:
+        stats = self._client.stats
+        return {
+            "requests": stats.requests,
+            "retries": stats.retries,
+            "rate_limited": stats.rate_limited,
+        }
+
+    def _add_client_figures(self, counts: RunCounts, at_start: dict[str, int]) -> None:
+        now = self._client_figures()
+        counts.requests += now["requests"] - at_start["requests"]
+        counts.retries += now["retries"] - at_start["retries"]
+        counts.rate_limited += now["rate_limited"] - at_start["rate_limited"]
+
+    def _finish(self, run: SyncRun, status: str, counts: RunCounts, failures: list[RunFailure]) -> None:
+        self._runs.finish_run(run.base_id, run.run_id, status, counts.as_dict(), failures)  # type: ignore[arg-type]
+        self._runs.release_base_lock(run.base_id, run.run_id)

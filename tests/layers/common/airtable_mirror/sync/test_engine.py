@@ -1,0 +1,259 @@
+"""The sync engine against the emulator over HTTP and a real mirror table (moto and dynalite)."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from airtable_emulator.errors import AirtableApiError
+from airtable_mirror.sync.engine import SliceOutcome
+from tests.layers.common.airtable_mirror.sync.harness import SyncHarness, sync_harness
+from tests.support.dynamodb import DynamoTable
+
+
+@pytest.fixture
+def harness(dynamodb_table: DynamoTable) -> Iterator[SyncHarness]:
+    with sync_harness(dynamodb_table) as ready:
+        yield ready
+
+
+@pytest.fixture
+def dynalite_harness(dynalite_only_table: DynamoTable) -> Iterator[SyncHarness]:
+    with sync_harness(dynalite_only_table, client_timeout=1.0) as ready:
+        yield ready
+
+
+def test_full_sync_mirrors_the_table_exactly(harness: SyncHarness) -> None:
+    # Given a table of 250 records of every common type
+    harness.add_records(250)
+
+    # When a run goes from start to end
+    result = harness.sync()
+
+    # Then the mirror equals the table and the counts say so
+    assert result.outcome is SliceOutcome.FINISHED and result.error is None
+    assert harness.mirror_state() == harness.airtable_state()
+    assert result.counts.pages == 3
+    assert result.counts.fetched == result.counts.written == 250
+    assert result.counts.failed == result.counts.deleted == 0
+    run = harness.runs.get_run(harness.base.id, result.run.run_id if result.run else "")
+    assert run is not None and run.status == "succeeded"
+    assert run.totals["written"] == 250
+
+
+def test_resync_of_an_unchanged_table_writes_no_record(harness: SyncHarness) -> None:
+    harness.add_records(120)
+    harness.sync()
+
+    again = harness.sync()
+
+    assert again.counts.written == 0
+    assert again.counts.unchanged == 120
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+def test_changes_deletions_and_new_records_arrive_on_the_next_sync(harness: SyncHarness) -> None:
+    ids = harness.add_records(150)
+    harness.sync()
+    state = harness.emulator.state
+    state.update_records(harness.base.id, "Items", [(ids[0], {"Name": "renamed", "Count": None})])
+    state.delete_records(harness.base.id, "Items", ids[10:15])
+    harness.add_records(3, seed=99)
+
+    result = harness.sync()
+
+    assert result.counts.written == 4
+    assert result.counts.deleted == 5
+    assert harness.mirror_state() == harness.airtable_state()
+    assert harness.records.get(harness.base.id, ids[10]) is None
+    tombstone = harness.records.get(harness.base.id, ids[10], include_deleted=True)
+    assert tombstone is not None and tombstone.deleted
+
+
+def test_sweep_spares_records_that_arrived_another_way_after_the_run_began(harness: SyncHarness) -> None:
+    from airtable_mirror.repository import RecordObservation
+
+    harness.add_records(30)
+    run_id = harness.start()
+    run = harness.runs.get_run(harness.base.id, run_id)
+    assert run is not None
+    # A webhook stored a record created after the run began (Airtable lists it only later)
+    late = RecordObservation(
+        base_id=harness.base.id,
+        table_id=harness.table_id,
+        record_id="recLATE0000000001",
+        created_time="2026-11-26T08:00:00.000Z",
+        cells={},
+        version=run.version_at_start + 1,
+    )
+    assert harness.records.upsert(late).status == "written"
+
+    harness.run_to_end(run_id)
+
+    assert harness.records.get(harness.base.id, "recLATE0000000001") is not None
+
+
+def test_a_run_hands_over_between_pages_and_resumes_from_its_checkpoint(harness: SyncHarness) -> None:
+    harness.add_records(520)
+    run_id = harness.start()
+
+    # Every slice is told to hand over after its first page, as when the Lambda's time runs short
+    results = harness.run_to_end(run_id, hand_over=lambda: True)
+
+    assert [r.outcome for r in results] == [SliceOutcome.HANDOVER] * 5 + [SliceOutcome.FINISHED]
+    assert results[-1].counts.pages == 6
+    assert results[-1].counts.written == 520
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+def test_a_crashed_slice_is_resumed_idempotently(
+    harness: SyncHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.add_records(300)
+    run_id = harness.start()
+    original = harness.records.upsert_many
+    calls = {"n": 0}
+
+    def crash_on_third_page(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise SystemExit("the Lambda was killed")  # not an error the engine may catch
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(harness.records, "upsert_many", crash_on_third_page)
+    with pytest.raises(SystemExit):
+        harness.engine.run_slice(harness.base.id, run_id, should_hand_over=lambda: False)
+    monkeypatch.setattr(harness.records, "upsert_many", original)
+
+    # The message comes back (same run); the run resumes from page 2's checkpoint
+    result = harness.run_to_end(run_id)[-1]
+
+    assert result.outcome is SliceOutcome.FINISHED and result.error is None
+    assert harness.mirror_state() == harness.airtable_state()
+    assert result.counts.written == 300
+
+
+def test_a_second_run_of_a_busy_base_waits(harness: SyncHarness) -> None:
+    harness.add_records(5)
+    harness.add_records(5, table="Others")
+    first = harness.start("Items")
+    second = harness.start("Others")
+    assert harness.runs.acquire_base_lock(harness.base.id, first, 900, harness.engine._clock())
+
+    result = harness.engine.run_slice(harness.base.id, second, should_hand_over=lambda: False)
+
+    assert result.outcome is SliceOutcome.BASE_BUSY
+    harness.runs.release_base_lock(harness.base.id, first)
+    assert harness.run_to_end(second)[-1].outcome is SliceOutcome.FINISHED
+
+
+def test_a_finished_run_ignores_a_duplicate_message(harness: SyncHarness) -> None:
+    harness.add_records(5)
+    run_id = harness.start()
+    harness.run_to_end(run_id)
+
+    again = harness.engine.run_slice(harness.base.id, run_id, should_hand_over=lambda: False)
+
+    assert again.outcome is SliceOutcome.NOT_ACTIVE
+
+
+def test_a_record_too_large_for_dynamodb_is_reported_and_the_run_goes_on(harness: SyncHarness) -> None:
+    import base64
+    import os
+
+    harness.add_records(20)
+    # 600 KB of random text: about 480 KB even compressed, past DynamoDB's 400 KB item limit
+    noise = base64.b85encode(os.urandom(480_000)).decode()
+    big = harness.emulator.state.create_records(harness.base.id, "Items", [{"Name": "big", "Notes": noise}])[
+        0
+    ]
+
+    result = harness.sync()
+
+    assert result.outcome is SliceOutcome.FINISHED and result.error is None
+    assert result.counts.failed == 1
+    assert result.counts.written == 20
+    run = harness.runs.get_run(harness.base.id, result.run.run_id if result.run else "")
+    assert run is not None and run.status == "succeeded"
+    assert [f.record_id for f in run.failures] == [big.id]
+    assert "too large" in run.failures[0].reason
+
+
+@pytest.mark.dynalite
+@pytest.mark.parametrize(
+    ("kind", "count"),
+    [("500", 3), ("502", 2), ("503", 3), ("drop", 2), ("delay", 1)],
+)
+def test_a_run_survives_injected_faults(dynalite_harness: SyncHarness, kind: str, count: int) -> None:
+    harness = dynalite_harness
+    harness.add_records(350)
+    prefix = f"/v0/{harness.base.id}/"
+    harness.emulator.faults.fail_next(count, kind, path_prefix=prefix, delay_seconds=1.5)
+    # and more faults in the middle of the listing
+    harness.emulator.faults.set_rate(kind, 0.2, seed=3, path_prefix=prefix, delay_seconds=1.5)
+
+    result = harness.sync()
+    harness.emulator.faults.clear()
+
+    assert result.outcome is SliceOutcome.FINISHED and result.error is None
+    assert result.counts.retries >= count
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+@pytest.mark.dynalite
+def test_a_run_survives_rate_limiting(dynalite_harness: SyncHarness) -> None:
+    harness = dynalite_harness
+    harness.add_records(250)
+    run_id = harness.start()
+    # Another sender spends the base's budget: Airtable answers 429 and holds the base for the penalty
+    with pytest.raises(AirtableApiError) as refused:
+        for _ in range(1000):
+            harness.emulator.rate_limiter.check(token=harness.emulator.token, base_id=harness.base.id)
+    assert refused.value.status == 429
+
+    result = harness.run_to_end(run_id)[-1]
+
+    assert result.outcome is SliceOutcome.FINISHED and result.error is None
+    assert result.counts.rate_limited >= 1
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+@pytest.mark.dynalite
+def test_a_run_survives_iterator_expiry(dynalite_harness: SyncHarness) -> None:
+    harness = dynalite_harness
+    harness.add_records(450)
+    run_id = harness.start()
+    pages = {"n": 0}
+
+    def expire_after_second_page() -> bool:
+        pages["n"] += 1
+        if pages["n"] == 2:
+            harness.emulator.expire_iterators()
+        return False
+
+    result = harness.run_to_end(run_id, hand_over=expire_after_second_page)[-1]
+
+    assert result.outcome is SliceOutcome.FINISHED and result.error is None
+    assert result.counts.listing_restarts == 1
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+@pytest.mark.dynalite
+def test_iterator_expiry_does_not_hide_deletions(dynalite_harness: SyncHarness) -> None:
+    harness = dynalite_harness
+    ids = harness.add_records(300)
+    harness.sync()
+    run_id = harness.start()
+    pages = {"n": 0}
+
+    def delete_then_expire() -> bool:
+        pages["n"] += 1
+        if pages["n"] == 2:
+            # page 1 listed ids[0]; it is deleted before the listing restarts
+            harness.emulator.state.delete_records(harness.base.id, "Items", [ids[0]])
+            harness.emulator.expire_iterators()
+        return False
+
+    result = harness.run_to_end(run_id, hand_over=delete_then_expire)[-1]
+
+    assert result.counts.deleted == 1
+    assert harness.mirror_state() == harness.airtable_state()
