@@ -13,6 +13,7 @@ from botocore.config import Config
 from airtable_mirror.airtable import AirtableClient
 from airtable_mirror.credentials import make_token_provider
 from airtable_mirror.repository import DynamoPacer, RecordRepository, SyncRunRepository
+from airtable_mirror.repository.table_schemas import TableSchemaRepository
 from airtable_mirror.run_queue import SqsRunQueue
 from airtable_mirror.settings import ConfigurationError, Settings, get_settings
 from airtable_mirror.sync.engine import SyncEngine
@@ -70,6 +71,11 @@ def sync_run_repository() -> SyncRunRepository:
 
 
 @lru_cache(maxsize=1)
+def table_schema_repository() -> TableSchemaRepository:
+    return TableSchemaRepository(dynamodb_client(), settings().mirror_table_name)
+
+
+@lru_cache(maxsize=1)
 def sync_service() -> SyncService:
     config = settings()
     if not config.sync_queue_url:
@@ -78,6 +84,7 @@ def sync_service() -> SyncService:
         base_id=config.airtable_base_id,
         client=airtable_client(),
         runs=sync_run_repository(),
+        schemas=table_schema_repository(),
         queue=SqsRunQueue(sqs_client(), config.sync_queue_url),
         aliases=config.table_aliases,
     )
@@ -89,6 +96,7 @@ def sync_engine() -> SyncEngine:
         airtable_client(),
         record_repository(),
         sync_run_repository(),
+        table_schema_repository(),
         tombstone_ttl_seconds=settings().tombstone_ttl_seconds,
     )
 
@@ -102,6 +110,7 @@ def reset() -> None:
         airtable_client,
         record_repository,
         sync_run_repository,
+        table_schema_repository,
         sync_service,
         sync_engine,
     ):

@@ -18,7 +18,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -39,10 +39,13 @@ from airtable_mirror.repository import (
 )
 from airtable_mirror.repository.errors import RepositoryError
 from airtable_mirror.repository.record_hashes import hash_record_id, pack_hashes, sorted_hashes
+from airtable_mirror.repository.table_schemas import LastSync, TableSchemaRepository
+from airtable_mirror.repository.timestamps import iso_from_seconds
 
 logger = Logger(child=True)
 
 PAGE_SIZE = 100
+FinishedStatus = Literal["succeeded", "failed"]
 MAX_LISTING_RESTARTS = 5
 MAX_REPORTED_FAILURES = 100
 
@@ -221,6 +224,7 @@ class SyncEngine:
         client: AirtableClient,
         records: RecordRepository,
         runs: SyncRunRepository,
+        schemas: TableSchemaRepository,
         *,
         clock: Callable[[], float] = time.time,
         lock_lease_seconds: float = 900.0,
@@ -230,6 +234,7 @@ class SyncEngine:
         self._client = client
         self._records = records
         self._runs = runs
+        self._schemas = schemas
         self._clock = clock
         self._lock_lease_seconds = lock_lease_seconds
         self._write_workers = write_workers
@@ -415,6 +420,18 @@ class SyncEngine:
         counts.retries += now["retries"] - at_start["retries"]
         counts.rate_limited += now["rate_limited"] - at_start["rate_limited"]
 
-    def _finish(self, run: SyncRun, status: str, counts: RunCounts, failures: list[RunFailure]) -> None:
-        self._runs.finish_run(run.base_id, run.run_id, status, counts.as_dict(), failures)  # type: ignore[arg-type]
+    def _finish(
+        self, run: SyncRun, status: FinishedStatus, counts: RunCounts, failures: list[RunFailure]
+    ) -> None:
+        if self._runs.finish_run(run.base_id, run.run_id, status, counts.as_dict(), failures):
+            self._schemas.record_sync(
+                run.base_id,
+                run.table_id,
+                LastSync(
+                    run_id=run.run_id,
+                    status=status,
+                    finished_at=iso_from_seconds(self._clock()),
+                    counts=counts.as_dict(),
+                ),
+            )
         self._runs.release_base_lock(run.base_id, run.run_id)

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 
 from airtable_mirror.airtable import AirtableClient, AirtableError, TableSchema
 from airtable_mirror.repository import SyncRun, SyncRunRepository
+from airtable_mirror.repository.table_schemas import StoredField, TableSchemaRepository
 from airtable_mirror.run_queue import RunMessage, RunQueue
 from airtable_mirror.sync.engine import RunCounts
 
@@ -79,6 +80,7 @@ class SyncService:
         base_id: str,
         client: AirtableClient,
         runs: SyncRunRepository,
+        schemas: TableSchemaRepository,
         queue: RunQueue,
         aliases: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
@@ -87,6 +89,7 @@ class SyncService:
         self._base_id = base_id
         self._client = client
         self._runs = runs
+        self._schemas = schemas
         self._queue = queue
         self._aliases = {alias.lower(): target for alias, target in (aliases or {}).items()}
         self._clock = clock
@@ -101,6 +104,15 @@ class SyncService:
     def start_run(self, reference: str) -> StartedRun:
         table = self.resolve_table(reference)
         version_at_start = int(self._clock() * 1_000_000)
+        # The field names the API shows come from here; a rename in Airtable changes only this item.
+        self._schemas.put_table(
+            self._base_id,
+            table.id,
+            table.name,
+            table.primary_field_id,
+            [StoredField(id=f.id, name=f.name, type=f.type) for f in table.fields],
+            version_at_start,
+        )
         result = self._runs.create_run(
             self._base_id, table.id, table.name, self._make_run_id(), version_at_start
         )

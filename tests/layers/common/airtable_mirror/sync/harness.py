@@ -13,6 +13,7 @@ from airtable_emulator.model import Base
 from airtable_emulator.settings import EmulatorSettings
 from airtable_mirror.airtable import AirtableClient, LocalPacer
 from airtable_mirror.repository import RecordRepository, SyncRunRepository
+from airtable_mirror.repository.table_schemas import TableSchemaRepository
 from airtable_mirror.run_queue import RunMessage
 from airtable_mirror.sync.engine import SliceOutcome, SliceResult, SyncEngine
 from airtable_mirror.sync.service import SyncService
@@ -92,6 +93,7 @@ class SyncHarness:
     client: AirtableClient
     records: RecordRepository
     runs: SyncRunRepository
+    schemas: TableSchemaRepository
     engine: SyncEngine
     queue: ListQueue
     service: SyncService
@@ -175,6 +177,7 @@ def sync_harness(
         )
         records = RecordRepository(dynamo.client, dynamo.name)
         runs = SyncRunRepository(dynamo.client, dynamo.name)
+        schemas = TableSchemaRepository(dynamo.client, dynamo.name)
         queue = ListQueue()
         yield SyncHarness(
             emulator=emulator,
@@ -183,10 +186,16 @@ def sync_harness(
             client=client,
             records=records,
             runs=runs,
-            engine=SyncEngine(client, records, runs),
+            engine=SyncEngine(client, records, runs, schemas),
+            schemas=schemas,
             queue=queue,
             service=SyncService(
-                base_id=base.id, client=client, runs=runs, queue=queue, aliases={"things": "Items"}
+                base_id=base.id,
+                client=client,
+                runs=runs,
+                schemas=schemas,
+                queue=queue,
+                aliases={"things": "Items"},
             ),
         )
         client.close()

@@ -257,3 +257,18 @@ def test_iterator_expiry_does_not_hide_deletions(dynalite_harness: SyncHarness) 
 
     assert result.counts.deleted == 1
     assert harness.mirror_state() == harness.airtable_state()
+
+
+def test_the_table_schema_and_last_sync_are_kept_for_the_api(harness: SyncHarness) -> None:
+    harness.add_records(3)
+    result = harness.sync()
+
+    stored = harness.schemas.get_table(harness.base.id, harness.table_id)
+
+    assert stored is not None
+    assert stored.name == "Items"
+    assert [f.name for f in stored.fields] == [f.name for f in harness.base.table("Items").fields.values()]
+    assert stored.last_sync is not None
+    assert stored.last_sync.status == "succeeded"
+    assert stored.last_sync.run_id == (result.run.run_id if result.run else None)
+    assert stored.last_sync.counts["written"] == 3
