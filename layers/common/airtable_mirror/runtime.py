@@ -4,8 +4,9 @@ Handlers ask for what they need here; nothing is created at import time, so impo
 costs no network call and tests can swap the environment before the first use (``reset()``).
 """
 
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import _lru_cache_wrapper, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -26,22 +27,31 @@ if TYPE_CHECKING:
 # botocore's own retries (standard mode: exponential backoff with jitter, throttling included).
 _AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
 
+_CACHED: list["_lru_cache_wrapper[Any]"] = []
+
+
+def per_container[T](factory: Callable[[], T]) -> Callable[[], T]:
+    """Build once per warm container; ``reset()`` forgets every object built this way."""
+    cached = lru_cache(maxsize=1)(factory)
+    _CACHED.append(cached)
+    return cached
+
 
 def settings() -> Settings:
     return get_settings()
 
 
-@lru_cache(maxsize=1)
+@per_container
 def dynamodb_client() -> "DynamoDBClient":
     return boto3.client("dynamodb", endpoint_url=settings().dynamodb_endpoint_url, config=_AWS_CONFIG)
 
 
-@lru_cache(maxsize=1)
+@per_container
 def sqs_client() -> "SQSClient":
     return boto3.client("sqs", config=_AWS_CONFIG)
 
 
-@lru_cache(maxsize=1)
+@per_container
 def airtable_client() -> AirtableClient:
     config = settings()
     pacer = DynamoPacer(
@@ -60,22 +70,22 @@ def airtable_client() -> AirtableClient:
     )
 
 
-@lru_cache(maxsize=1)
+@per_container
 def record_repository() -> RecordRepository:
     return RecordRepository(dynamodb_client(), settings().mirror_table_name)
 
 
-@lru_cache(maxsize=1)
+@per_container
 def sync_run_repository() -> SyncRunRepository:
     return SyncRunRepository(dynamodb_client(), settings().mirror_table_name)
 
 
-@lru_cache(maxsize=1)
+@per_container
 def table_schema_repository() -> TableSchemaRepository:
     return TableSchemaRepository(dynamodb_client(), settings().mirror_table_name)
 
 
-@lru_cache(maxsize=1)
+@per_container
 def sync_service() -> SyncService:
     config = settings()
     if not config.sync_queue_url:
@@ -90,7 +100,7 @@ def sync_service() -> SyncService:
     )
 
 
-@lru_cache(maxsize=1)
+@per_container
 def sync_engine() -> SyncEngine:
     return SyncEngine(
         airtable_client(),
@@ -103,15 +113,6 @@ def sync_engine() -> SyncEngine:
 
 def reset() -> None:
     """Forget every cached object (tests, and the local stack when its configuration changes)."""
-    for cached in (
-        get_settings,
-        dynamodb_client,
-        sqs_client,
-        airtable_client,
-        record_repository,
-        sync_run_repository,
-        table_schema_repository,
-        sync_service,
-        sync_engine,
-    ):
+    get_settings.cache_clear()
+    for cached in _CACHED:
         cached.cache_clear()
