@@ -270,6 +270,8 @@ def to_text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, list):
         return ", ".join(to_text(item) for item in value)
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("email") or value.get("filename") or value.get("id") or "")
     return str(value)
 
 

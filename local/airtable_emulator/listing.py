@@ -20,7 +20,7 @@ from typing import Any
 
 from .clock import Clock, iso_millis
 from .errors import AirtableApiError, invalid_request
-from .formula import CompiledFormula, FormulaError, compile_formula
+from .formula import CompiledFormula, FormulaError, compile_formula, to_text
 from .ids import IdFactory, looks_like
 from .model import AirtableState, Base, Field, Record, Table
 from .settings import EmulatorSettings
@@ -277,22 +277,8 @@ def _linked_names(base: Base, table_field: Field, record_ids: list[str]) -> list
             names.append(record_id)
             continue
         primary = raw_cell(linked, linked.fields[linked.primary_field_id], other)
-        names.append(_plain_text(primary))
+        names.append(to_text(primary))
     return names
-
-
-def _plain_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return ", ".join(_plain_text(item) for item in value)
-    if isinstance(value, dict):
-        return str(value.get("name") or value.get("email") or value.get("filename") or value.get("id") or "")
-    return str(value)
 
 
 def formula_value(base: Base, table_field: Field, value: Any) -> Any:
@@ -304,7 +290,7 @@ def formula_value(base: Base, table_field: Field, value: Any) -> Any:
         return ", ".join(_linked_names(base, table_field, value))
     if isinstance(value, bool | int | float | str):
         return value
-    return _plain_text(value)
+    return to_text(value)
 
 
 def _sort_value(base: Base, table_field: Field, value: Any) -> tuple[int, Any]:
@@ -322,8 +308,8 @@ def _sort_value(base: Base, table_field: Field, value: Any) -> tuple[int, Any]:
         try:
             return (1, float(value))
         except (TypeError, ValueError):
-            return (2, _plain_text(value).casefold())
-    return (2, _plain_text(value).casefold())
+            return (2, to_text(value).casefold())
+    return (2, to_text(value).casefold())
 
 
 def _sort_key(base: Base, table: Table, table_field: Field) -> Callable[[Record], tuple[int, Any]]:
