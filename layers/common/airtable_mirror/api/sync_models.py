@@ -36,8 +36,9 @@ class SyncRunView(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     counts: RunCountsView
-    failures: list[RunFailureView] = Field(default_factory=list)
+    failures: list[RunFailureView] = Field(default_factory=list, description="records not stored (first 100)")
     failures_total: int = 0
+    error: str | None = Field(default=None, description="why the run failed as a whole")
 
     @classmethod
     def from_report(cls, report: RunReport) -> "SyncRunView":
@@ -56,4 +57,5 @@ class SyncRunView(BaseModel):
             counts=counts or RunCountsView.model_validate({name: 0 for name in RunCountsView.model_fields}),
             failures=[RunFailureView(record_id=f.record_id, reason=f.reason) for f in run.failures],
             failures_total=run.failures_total,
+            error=run.error,
         )

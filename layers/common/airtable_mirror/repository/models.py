@@ -150,6 +150,7 @@ class SyncRun:
     totals: dict[str, int] = field(default_factory=dict)
     failures: tuple[RunFailure, ...] = ()
     failures_total: int = 0
+    error: str | None = None
 
     @property
     def active(self) -> bool:

@@ -211,8 +211,11 @@ class SyncRunRepository:
         status: RunStatus,
         totals: Mapping[str, int],
         failures: Sequence[RunFailure] = (),
+        error: str | None = None,
     ) -> bool:
         """Record the outcome of an active run and free its table for the next run.
+
+        ``error`` says why a run failed as a whole (failures are per record).
 
         UpdateItem of the run (condition: still queued/running; WCU = run item KB, the failures list
         is capped at MAX_STORED_FAILURES entries so it stays a few KB), then DeleteItem of the marker
@@ -237,7 +240,7 @@ class SyncRunRepository:
                 Key=_key(run_pk(base_id, run_id), RUN_SK),
                 UpdateExpression=(
                     "SET #status = :status, #finished = :now, #updated = :now, #totals = :totals, "
-                    "#failures = :failures, #failures_total = :failures_total"
+                    "#failures = :failures, #failures_total = :failures_total, #error = :error"
                 ),
                 ConditionExpression="attribute_exists(#pk) AND #status IN (:queued, :running)",
                 ExpressionAttributeNames={
@@ -248,6 +251,7 @@ class SyncRunRepository:
                     "#totals": "totals",
                     "#failures": "failures",
                     "#failures_total": "failures_total",
+                    "#error": "error",
                 },
                 ExpressionAttributeValues={
                     ":status": {"S": status},
@@ -255,13 +259,14 @@ class SyncRunRepository:
                     ":totals": {"M": _counts_attribute(totals, "totals")},
                     ":failures": {"L": stored_failures},
                     ":failures_total": {"N": str(len(failures))},
+                    ":error": {"S": error[:MAX_FAILURE_REASON_CHARS]} if error else {"NULL": True},
                     ":queued": {"S": "queued"},
                     ":running": {"S": "running"},
                 },
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as error:
-            if not is_conditional_check_failure(error):
+        except ClientError as client_error:
+            if not is_conditional_check_failure(client_error):
                 raise
             # Already finished (a retried call, say): still make sure its marker is gone.
             run = self.get_run(base_id, run_id)
@@ -540,6 +545,7 @@ def _sync_run(item: "Mapping[str, AttributeValueTypeDef]") -> SyncRun:
                 for entry in item.get("failures", {}).get("L", [])
             ),
             failures_total=int(item["failures_total"]["N"]) if "failures_total" in item else 0,
+            error=item["error"].get("S") if "error" in item else None,
         )
     except KeyError as error:
         raise CorruptItemError(f"run item lacks {error}") from error

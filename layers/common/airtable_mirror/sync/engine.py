@@ -265,7 +265,7 @@ class SyncEngine:
             self._add_client_figures(counts, stats_at_start)
             reason = str(error)
             logger.error("sync run failed", run_id=run_id, table_id=run.table_id, reason=reason)
-            self._finish(run, "failed", counts, [*failures, RunFailure(record_id="-", reason=reason)])
+            self._finish(run, "failed", counts, failures, error=reason)
             return SliceResult(SliceOutcome.FINISHED, run, counts, error=reason)
         self._add_client_figures(counts, stats_at_start)
         self._finish(run, "succeeded", counts, failures)
@@ -421,9 +421,14 @@ class SyncEngine:
         counts.rate_limited += now["rate_limited"] - at_start["rate_limited"]
 
     def _finish(
-        self, run: SyncRun, status: FinishedStatus, counts: RunCounts, failures: list[RunFailure]
+        self,
+        run: SyncRun,
+        status: FinishedStatus,
+        counts: RunCounts,
+        failures: list[RunFailure],
+        error: str | None = None,
     ) -> None:
-        if self._runs.finish_run(run.base_id, run.run_id, status, counts.as_dict(), failures):
+        if self._runs.finish_run(run.base_id, run.run_id, status, counts.as_dict(), failures, error):
             self._schemas.record_sync(
                 run.base_id,
                 run.table_id,

@@ -272,3 +272,19 @@ def test_the_table_schema_and_last_sync_are_kept_for_the_api(harness: SyncHarnes
     assert stored.last_sync.status == "succeeded"
     assert stored.last_sync.run_id == (result.run.run_id if result.run else None)
     assert stored.last_sync.counts["written"] == 3
+
+
+def test_a_rejected_token_fails_the_run_without_the_token_in_its_result(harness: SyncHarness) -> None:
+    harness.add_records(5)
+    run_id = harness.start()
+    harness.emulator.app.token = "patSomeOtherToken.rotated"  # Airtable now rejects the configured token
+
+    result = harness.run_to_end(run_id)[-1]
+
+    assert result.outcome is SliceOutcome.FINISHED
+    run = harness.runs.get_run(harness.base.id, run_id)
+    assert run is not None and run.status == "failed"
+    assert run.error is not None and "401" in run.error
+    assert "patEmulatorLocalToken" not in repr(run) + str(result)
+    # The base is free again for the next run
+    assert harness.runs.get_base_lock(harness.base.id) is None
