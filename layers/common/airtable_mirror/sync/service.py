@@ -5,6 +5,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
@@ -85,6 +86,7 @@ class SyncService:
         aliases: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         make_run_id: Callable[[], str] = new_run_id,
+        abandon_after_seconds: float = 3 * 3600,
     ) -> None:
         self._base_id = base_id
         self._client = client
@@ -94,6 +96,7 @@ class SyncService:
         self._aliases = {alias.lower(): target for alias, target in (aliases or {}).items()}
         self._clock = clock
         self._make_run_id = make_run_id
+        self._abandon_after_seconds = abandon_after_seconds
 
     def resolve_table(self, reference: str) -> TableSchema:
         """A table of the base by alias, ``tbl…`` id or name; raises ``TableNotFound`` (404)."""
@@ -116,6 +119,19 @@ class SyncService:
         result = self._runs.create_run(
             self._base_id, table.id, table.name, self._make_run_id(), version_at_start
         )
+        if not result.created and self._is_abandoned(result.run):
+            # Its messages are gone (dead-letter queue, say): without this the table could never sync again.
+            logger.warning("abandoning a stalled sync run", run_id=result.run.run_id, table_id=table.id)
+            self._runs.finish_run(
+                self._base_id,
+                result.run.run_id,
+                "failed",
+                result.run.totals,
+                error=f"abandoned: no progress for {self._abandon_after_seconds:.0f} s",
+            )
+            result = self._runs.create_run(
+                self._base_id, table.id, table.name, self._make_run_id(), version_at_start
+            )
         if not result.created:
             return StartedRun(result.run, created=False)
         try:
@@ -126,6 +142,15 @@ class SyncService:
             raise QueueUnavailableError("the sync run could not be queued; try again") from error
         logger.info("sync run queued", run_id=result.run.run_id, table_id=table.id, table_name=table.name)
         return StartedRun(result.run, created=True)
+
+    def _is_abandoned(self, run: SyncRun) -> bool:
+        """Active, not holding the base with a live lease, and older than the abandon time."""
+        lock = self._runs.get_base_lock(self._base_id)
+        now = self._clock()
+        if lock is not None and lock.run_id == run.run_id and lock.lease_expires_at > now:
+            return False
+        created = datetime.fromisoformat(run.created_at.replace("Z", "+00:00")).timestamp()
+        return now - created > self._abandon_after_seconds
 
     def start_runs(self, references: Iterable[str]) -> tuple[list[StartedRun], dict[str, str]]:
         """Start a run for each table (the schedule); a table whose run is still going is left to it.

@@ -288,3 +288,28 @@ def test_a_rejected_token_fails_the_run_without_the_token_in_its_result(harness:
     assert "patEmulatorLocalToken" not in repr(run) + str(result)
     # The base is free again for the next run
     assert harness.runs.get_base_lock(harness.base.id) is None
+
+
+def test_a_stalled_run_is_abandoned_so_the_table_can_sync_again(harness: SyncHarness) -> None:
+    harness.add_records(5)
+    stalled = harness.start()  # its message is lost: nobody ever runs it
+    harness.service._clock = lambda: harness.engine._clock() + 4 * 3600  # four hours later
+
+    fresh = harness.service.start_run("Items")
+
+    assert fresh.created and fresh.run.run_id != stalled
+    old = harness.runs.get_run(harness.base.id, stalled)
+    assert old is not None and old.status == "failed"
+    assert old.error is not None and old.error.startswith("abandoned")
+
+
+def test_a_run_holding_the_base_is_never_abandoned(harness: SyncHarness) -> None:
+    harness.add_records(5)
+    running = harness.start()
+    later = harness.engine._clock() + 4 * 3600
+    assert harness.runs.acquire_base_lock(harness.base.id, running, 900, later)
+    harness.service._clock = lambda: later
+
+    again = harness.service.start_run("Items")
+
+    assert not again.created and again.run.run_id == running
