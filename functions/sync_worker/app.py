@@ -30,6 +30,8 @@ def continue_run(message: RunMessage, context: LambdaContext) -> SliceOutcome:
         message.base_id,
         message.run_id,
         should_hand_over=lambda: context.get_remaining_time_in_millis() < margin_ms,
+        slice_number=message.slice_number,
+        owner=context.aws_request_id,
     )
     queue = SqsRunQueue(runtime.sqs_client(), settings.sync_queue_url or "")
     if result.outcome is SliceOutcome.HANDOVER:

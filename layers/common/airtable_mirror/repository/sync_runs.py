@@ -172,6 +172,44 @@ class SyncRunRepository:
         run = self.get_run(base_id, run_id)
         return run if run is not None and run.active else None
 
+    def claim_slice(
+        self, base_id: str, run_id: str, slice_number: int, owner: str, lease_seconds: float, now: float
+    ) -> bool:
+        """Let one invocation carry slice ``slice_number`` of the run. One conditional UpdateItem.
+
+        SQS may deliver a message twice: a second invocation of a slice that another owner holds with
+        a live lease, or of a slice the run has gone past, is refused. A slice whose owner crashed
+        (lease expired) is taken over by the redelivered message.
+        """
+        now_ms, expires_ms = _lease_bounds(lease_seconds, now)
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=_key(run_pk(base_id, run_id), RUN_SK),
+                UpdateExpression="SET #slice = :slice, #owner = :owner, #lease = :expires",
+                ConditionExpression=(
+                    "attribute_exists(#pk) AND (attribute_not_exists(#slice) OR #slice < :slice OR "
+                    "(#slice = :slice AND (#owner = :owner OR #lease < :now)))"
+                ),
+                ExpressionAttributeNames={
+                    "#pk": PARTITION_KEY,
+                    "#slice": "slice_number",
+                    "#owner": "slice_owner",
+                    "#lease": "slice_lease_ms",
+                },
+                ExpressionAttributeValues={
+                    ":slice": {"N": str(slice_number)},
+                    ":owner": {"S": owner},
+                    ":expires": {"N": str(expires_ms)},
+                    ":now": {"N": str(now_ms)},
+                },
+            )
+            return True
+        except ClientError as error:
+            if not is_conditional_check_failure(error):
+                raise
+            return False
+
     def mark_running(self, base_id: str, run_id: str) -> bool:
         """Queued (or already running) -> running; keeps the first `started_at`. One UpdateItem.
 

@@ -55,6 +55,7 @@ class SliceOutcome(StrEnum):
     HANDOVER = "handover"  # time ran short: continue the run in a new invocation
     BASE_BUSY = "base_busy"  # another run holds the base: try again later
     NOT_ACTIVE = "not_active"  # unknown or already finished run (a duplicate message): nothing to do
+    DUPLICATE = "duplicate"  # another invocation carries this slice, or the run is past it: drop it
 
 
 @dataclass
@@ -240,13 +241,30 @@ class SyncEngine:
         self._write_workers = write_workers
         self._tombstone_ttl_seconds = tombstone_ttl_seconds
 
-    def run_slice(self, base_id: str, run_id: str, *, should_hand_over: Callable[[], bool]) -> SliceResult:
-        """Carry run ``run_id`` forward until it ends or ``should_hand_over()`` says time is short."""
+    def run_slice(
+        self,
+        base_id: str,
+        run_id: str,
+        *,
+        should_hand_over: Callable[[], bool],
+        slice_number: int = 0,
+        owner: str = "local",
+    ) -> SliceResult:
+        """Carry run ``run_id`` forward until it ends or ``should_hand_over()`` says time is short.
+
+        ``slice_number`` counts the run's handovers and ``owner`` names the invocation, so that a
+        message SQS delivers twice cannot have two invocations copy the same run at once.
+        """
         run = self._runs.get_run(base_id, run_id)
         if run is None or not run.active:
             return SliceResult(SliceOutcome.NOT_ACTIVE, run)
         if not self._runs.acquire_base_lock(base_id, run_id, self._lock_lease_seconds, self._clock()):
             return SliceResult(SliceOutcome.BASE_BUSY, run)
+        if not self._runs.claim_slice(
+            base_id, run_id, slice_number, owner, self._lock_lease_seconds, self._clock()
+        ):
+            logger.info("slice already carried elsewhere", run_id=run_id, slice_number=slice_number)
+            return SliceResult(SliceOutcome.DUPLICATE, run)
         self._runs.mark_running(base_id, run_id)
         checkpoint = self._runs.latest_checkpoint(base_id, run_id)
         counts = RunCounts.from_mapping(checkpoint.counts) if checkpoint else RunCounts()

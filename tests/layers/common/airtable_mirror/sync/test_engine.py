@@ -313,3 +313,43 @@ def test_a_run_holding_the_base_is_never_abandoned(harness: SyncHarness) -> None
     again = harness.service.start_run("Items")
 
     assert not again.created and again.run.run_id == running
+
+
+def test_a_message_delivered_twice_cannot_run_the_same_slice_twice(harness: SyncHarness) -> None:
+    harness.add_records(250)
+    run_id = harness.start()
+    now = harness.engine._clock()
+    # Invocation A holds slice 0 (it is copying pages right now)
+    assert harness.runs.claim_slice(harness.base.id, run_id, 0, "invocation-a", 900, now)
+
+    duplicate = harness.engine.run_slice(
+        harness.base.id, run_id, should_hand_over=lambda: False, slice_number=0, owner="invocation-b"
+    )
+
+    assert duplicate.outcome is SliceOutcome.DUPLICATE
+    # A hands over: slice 1 goes on; a late copy of slice 0's message is dropped
+    first = harness.engine.run_slice(
+        harness.base.id, run_id, should_hand_over=lambda: True, slice_number=0, owner="invocation-a"
+    )
+    assert first.outcome is SliceOutcome.HANDOVER
+    second = harness.engine.run_slice(
+        harness.base.id, run_id, should_hand_over=lambda: False, slice_number=1, owner="invocation-c"
+    )
+    assert second.outcome is SliceOutcome.FINISHED
+    late = harness.runs.claim_slice(harness.base.id, run_id, 0, "invocation-d", 900, now)
+    assert not late
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+def test_the_redelivered_message_of_a_crashed_slice_takes_it_over(harness: SyncHarness) -> None:
+    harness.add_records(20)
+    run_id = harness.start()
+    long_ago = harness.engine._clock() - 3600
+    # Invocation A claimed slice 0 an hour ago and died; its lease has run out
+    assert harness.runs.claim_slice(harness.base.id, run_id, 0, "invocation-a", 900, long_ago)
+
+    result = harness.engine.run_slice(
+        harness.base.id, run_id, should_hand_over=lambda: False, slice_number=0, owner="invocation-b"
+    )
+
+    assert result.outcome is SliceOutcome.FINISHED
