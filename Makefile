@@ -12,13 +12,14 @@ PORT ?= 8111
 TOKEN ?=
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install install-sam test unit lint format emulator clean
+.PHONY: help install install-sam test unit lint format emulator clean bench
 
 help:
 	@echo "make install        create $(VENV) (Python 3.12) with requirements-dev.txt"
 	@echo "make test           lint, types and the whole test suite"
 	@echo "make lint           ruff and mypy"
 	@echo "make emulator       run the Airtable emulator with the demo base (PORT=$(PORT) TOKEN=...)"
+	@echo "make webhook-register  register the Airtable webhook (STACK_NAME=... or NOTIFICATION_URL=...)"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (PATH or ~/.pyenv/versions/3.12.*)"; exit 1; }
@@ -56,6 +57,28 @@ test: install install-sam node_modules/.installed lint
 
 emulator: install
 	PYTHONPATH=local:layers/common $(PY) -m airtable_emulator --port $(PORT) $(if $(TOKEN),--token $(TOKEN))
+
+# The records API's OpenAPI document, committed as docs/openapi.json (a test checks it matches the code)
+.PHONY: openapi
+openapi: install
+	PYTHONPATH=layers/common:. POWERTOOLS_TRACE_DISABLED=true $(PY) -c \
+		'from functions.records.app import openapi_document; print(openapi_document())' > docs/openapi.json.tmp
+	mv docs/openapi.json.tmp docs/openapi.json
+
+# Register the Airtable webhook of the configured base: STACK_NAME=... reads the function URL, base,
+# token secret and tables from the deployed stack (MAC secret to Secrets Manager); without it, the
+# environment is used and NOTIFICATION_URL=... is required. TABLES=People,Tasks narrows the scope.
+.PHONY: webhook-register
+webhook-register: install
+	PYTHONPATH=layers/common $(PY) -m airtable_mirror.webhooks.cli register \
+		$(if $(STACK_NAME),--stack-name $(STACK_NAME)) $(if $(AWS_REGION),--region $(AWS_REGION)) \
+		$(if $(NOTIFICATION_URL),--notification-url $(NOTIFICATION_URL)) $(if $(TABLES),--tables $(TABLES))
+
+# The benchmarks: full sync, records API, webhooks (bench/*_bench.py); BENCH_ARGS="--quick" for a smoke run.
+bench: install node_modules/.installed
+	PATH="$(dir $(PYTHON312)):$$PATH" PYTHONPATH=layers/common:local:. $(PY) -m bench.sync_bench $(BENCH_ARGS)
+	PATH="$(dir $(PYTHON312)):$$PATH" PYTHONPATH=layers/common:local:. $(PY) -m bench.records_bench $(BENCH_ARGS)
+	PATH="$(dir $(PYTHON312)):$$PATH" PYTHONPATH=layers/common:local:. $(PY) -m bench.webhook_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam

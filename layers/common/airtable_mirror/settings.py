@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -53,6 +53,21 @@ class Settings(BaseModel):
     # A sync invocation hands its run over to a new one when less than this much time is left.
     handover_margin_seconds: Annotated[float, Field(ge=1)] = 60.0
     tombstone_ttl_seconds: Annotated[int, Field(ge=3600)] = 14 * 24 * 3600
+    # Webhooks (docs/webhooks.md). The FIFO queue between the receiver and the worker:
+    webhook_queue_url: str | None = None
+    # Where webhook MAC secrets live: Secrets Manager (AWS) or the mirror table (local stack, tests).
+    webhook_mac_store: Literal["secretsmanager", "table"] = "secretsmanager"
+    webhook_mac_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{0,256}$")] = (
+        "airtable-mirror/webhooks/"
+    )
+    # Name or ARN of the secret holding WEBHOOK_SECRET (seed push format); unset: WEBHOOK_SECRET locally.
+    webhook_push_secret: str | None = None
+    # A drain holds its webhook this long at most; a crashed drain's webhook is free again after it.
+    webhook_lease_seconds: Annotated[float, Field(ge=5)] = 120.0
+    # Records API page cursors are signed with this Secrets Manager secret (AWS), or with the local
+    # key (development; a built-in development key when neither is set).
+    cursor_signing_secret: str | None = None
+    cursor_signing_key: Annotated[str, Field(min_length=16)] | None = None
 
     @field_validator("airtable_api_url")
     @classmethod
@@ -78,6 +93,13 @@ class Settings(BaseModel):
             "request_timeout_seconds": "AIRTABLE_REQUEST_TIMEOUT_SECONDS",
             "handover_margin_seconds": "SYNC_HANDOVER_MARGIN_SECONDS",
             "tombstone_ttl_seconds": "TOMBSTONE_TTL_SECONDS",
+            "webhook_queue_url": "WEBHOOK_QUEUE_URL",
+            "webhook_mac_store": "WEBHOOK_MAC_STORE",
+            "webhook_mac_prefix": "WEBHOOK_MAC_PREFIX",
+            "webhook_push_secret": "WEBHOOK_PUSH_SECRET",
+            "webhook_lease_seconds": "WEBHOOK_LEASE_SECONDS",
+            "cursor_signing_secret": "CURSOR_SIGNING_SECRET",
+            "cursor_signing_key": "CURSOR_SIGNING_KEY",
         }
         for key, variable in optional.items():
             if env.get(variable):

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from airtable_mirror.airtable import (
     AirtableAuthError,
@@ -21,7 +22,8 @@ from airtable_mirror.airtable import (
     BillingLimitExceeded,
     RateLimitedTooOften,
 )
-from airtable_mirror.repository import InvalidCursorError, InvalidIdentifierError
+from airtable_mirror.records_api.errors import InvalidQueryError, RecordNotFoundError, TableNotFoundError
+from airtable_mirror.repository import InvalidCursorError, InvalidIdentifierError, UnprocessedKeysError
 from airtable_mirror.settings import ConfigurationError
 
 logger = Logger(child=True)
@@ -98,6 +100,27 @@ def _configuration(error: ConfigurationError) -> Response[str]:
     return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "SERVICE_MISCONFIGURED", str(error))
 
 
+def _invalid_query(error: InvalidQueryError) -> Response[str]:
+    return error_response(HTTPStatus.BAD_REQUEST, "INVALID_REQUEST", str(error), parameter=error.parameter)
+
+
+def _table_not_found(error: TableNotFoundError) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, "TABLE_NOT_FOUND", str(error))
+
+
+def _record_not_found(error: RecordNotFoundError) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, "RECORD_NOT_FOUND", str(error))
+
+
+def _database_unavailable(error: Exception) -> Response[str]:
+    logger.exception("DynamoDB did not answer", error_type=type(error).__name__)
+    return error_response(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "DATABASE_UNAVAILABLE",
+        "the mirror's database did not answer; try again",
+    )
+
+
 ErrorHandler = Callable[[Any], Response[str]]
 
 _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], ErrorHandler]] = [
@@ -110,6 +133,9 @@ _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], ErrorHandler]] = 
     ([AirtableUnavailable, RateLimitedTooOften], _unavailable),
     (AirtableError, _airtable),
     (ConfigurationError, _configuration),
+    (InvalidQueryError, _invalid_query),
+    (TableNotFoundError, _table_not_found),
+    (RecordNotFoundError, _record_not_found),
 ]
 
 
@@ -117,3 +143,8 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Map domain errors to statuses on ``app`` (powertools picks the most specific class)."""
     for exception_classes, handler in _HANDLERS:
         app.exception_handler(exception_classes)(handler)
+
+
+def register_database_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """Answer 503 when DynamoDB fails past botocore's retries (read-only APIs: retrying is safe)."""
+    app.exception_handler([ClientError, BotoCoreError, UnprocessedKeysError])(_database_unavailable)

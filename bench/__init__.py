@@ -1,0 +1,1 @@
+"""Benchmarks of airtable-mirror against the Airtable emulator and dynalite (`make bench`)."""

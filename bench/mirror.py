@@ -1,0 +1,176 @@
+"""airtable-mirror wired as the sync functions wire it (`airtable_mirror.runtime`), for the benchmark.
+
+The Airtable client paces itself with the DynamoDB-backed `DynamoPacer` that the deployed functions
+share, at its default safety margin; `LocalPacer` (in-process) can be chosen instead to see what the
+shared pacer costs.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from airtable_mirror.airtable import AirtableClient, LocalPacer, Pacer
+from airtable_mirror.repository import DynamoPacer, RecordRepository, SyncRunRepository
+from airtable_mirror.repository.rate_slots import DEFAULT_SAFETY_MARGIN, slot_interval_ms
+from airtable_mirror.repository.table_schemas import TableSchemaRepository
+from airtable_mirror.run_queue import RunMessage
+from airtable_mirror.sync.engine import SliceOutcome, SliceResult, SyncEngine
+from airtable_mirror.sync.service import SyncService
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PacerKind = Literal["dynamo", "local"]
+PACER_KINDS: tuple[PacerKind, ...] = ("dynamo", "local")
+
+
+class DiscardingQueue:
+    """The run queue: the benchmark carries each run itself, so the queued message is not needed."""
+
+    def send(self, message: RunMessage, *, delay_seconds: int = 0) -> None:
+        del message, delay_seconds
+
+
+def request_interval_seconds(pacer_kind: PacerKind, requests_per_second: float) -> float:
+    """The spacing the pacer keeps between two requests (its safety margin included)."""
+    if pacer_kind == "dynamo":
+        return slot_interval_ms(requests_per_second, DEFAULT_SAFETY_MARGIN) / 1000
+    return LocalPacer(requests_per_second=requests_per_second).interval
+
+
+class MeteredPacer:
+    """Wraps a pacer and adds up the time callers spend in `acquire`.
+
+    In a sync, the page fetcher is the only caller: when the run goes at Airtable's rate it spends most
+    of the run here, waiting for the next slot; when something else holds the run back (the writer), it
+    waits for the writer instead and this figure stays small. `DynamoPacer` makes its UpdateItem (one
+    per window of slots) inside `acquire`, so that round trip is counted too.
+    """
+
+    def __init__(self, inner: Pacer, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._waited = 0.0
+        self._acquired = 0
+
+    def acquire(self) -> None:
+        started = self._clock()
+        self._inner.acquire()
+        waited = self._clock() - started
+        with self._lock:
+            self._waited += waited
+            self._acquired += 1
+
+    def hold_off(self, seconds: float) -> None:
+        self._inner.hold_off(seconds)
+
+    def take(self) -> tuple[int, float]:
+        """(slots acquired, seconds spent acquiring them) since the last `take`."""
+        with self._lock:
+            figures = (self._acquired, self._waited)
+            self._acquired, self._waited = 0, 0.0
+        return figures
+
+
+class SweepTimingRecords(RecordRepository):
+    """The record repository, timing the sweep: in a sync, the walk through the table's index keys
+    (`iter_table_keys`) is the sweep's loop, so the generator's lifetime is the sweep's duration."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sweep_lock = threading.Lock()
+        self._sweep_seconds = 0.0
+
+    def iter_table_keys(self, base_id: str, table_id: str, page_size: int = 500) -> Iterator[tuple[str, int]]:
+        started = time.perf_counter()
+        try:
+            yield from super().iter_table_keys(base_id, table_id, page_size)
+        finally:
+            with self._sweep_lock:
+                self._sweep_seconds += time.perf_counter() - started
+
+    def take_sweep_seconds(self) -> float:
+        with self._sweep_lock:
+            seconds, self._sweep_seconds = self._sweep_seconds, 0.0
+        return seconds
+
+
+@dataclass
+class MirrorStack:
+    base_id: str
+    pacer: MeteredPacer
+    client: AirtableClient
+    records: SweepTimingRecords
+    runs: SyncRunRepository
+    engine: SyncEngine
+    service: SyncService
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@dataclass(frozen=True)
+class TimedSync:
+    result: SliceResult
+    seconds: float
+    start_seconds: float  # starting the run: the schema request, the table schema and run items
+
+
+def build_mirror(
+    *,
+    base_id: str,
+    api_url: str,
+    token: str,
+    dynamodb: "DynamoDBClient",
+    table_name: str,
+    requests_per_second: float,
+    rate_limit_penalty_seconds: float,
+    pacer_kind: PacerKind = "dynamo",
+) -> MirrorStack:
+    inner: Pacer
+    if pacer_kind == "dynamo":
+        inner = DynamoPacer(dynamodb, table_name, base_id, requests_per_second=requests_per_second)
+    else:
+        inner = LocalPacer(requests_per_second=requests_per_second)
+    pacer = MeteredPacer(inner)
+    client = AirtableClient(
+        base_id=base_id,
+        token_provider=lambda: token,
+        api_url=api_url,
+        pacer=pacer,
+        rate_limit_penalty_seconds=rate_limit_penalty_seconds,
+    )
+    records = SweepTimingRecords(dynamodb, table_name)
+    runs = SyncRunRepository(dynamodb, table_name)
+    schemas = TableSchemaRepository(dynamodb, table_name)
+    return MirrorStack(
+        base_id=base_id,
+        pacer=pacer,
+        client=client,
+        records=records,
+        runs=runs,
+        engine=SyncEngine(client, records, runs, schemas),
+        service=SyncService(
+            base_id=base_id, client=client, runs=runs, schemas=schemas, queue=DiscardingQueue()
+        ),
+    )
+
+
+def timed_sync(
+    stack: MirrorStack, table: str, *, clock: Callable[[], float] = time.perf_counter
+) -> TimedSync:
+    """One full sync of `table`, from the start request (which reads the schema) to the finished run.
+
+    The run is carried in one slice, as one long invocation would; slices hand over only when time
+    runs short, which the benchmark never makes happen.
+    """
+    started = clock()
+    run_id = stack.service.start_run(table).run.run_id
+    start_seconds = clock() - started
+    while True:
+        result = stack.engine.run_slice(stack.base_id, run_id, should_hand_over=lambda: False)
+        if result.outcome is not SliceOutcome.HANDOVER:
+            return TimedSync(result, clock() - started, start_seconds)
