@@ -89,6 +89,24 @@ def is_conditional_check_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def put_if_absent(
+    client: "DynamoDBClient", table_name: str, item: "Mapping[str, AttributeValueTypeDef]"
+) -> bool:
+    """PutItem unless an item with the same key exists; False when it does. One conditional write."""
+    try:
+        client.put_item(
+            TableName=table_name,
+            Item=item,
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+        return True
+    except ClientError as error:
+        if not is_conditional_check_failure(error):
+            raise
+        return False
+
+
 def _is_item_too_large(error: ClientError) -> bool:
     details = error.response.get("Error", {})
     return details.get("Code") == "ValidationException" and "size" in details.get("Message", "").lower()

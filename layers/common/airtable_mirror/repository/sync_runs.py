@@ -50,7 +50,7 @@ from airtable_mirror.repository.models import (
     check_version,
 )
 from airtable_mirror.repository.record_hashes import HASH_BYTES
-from airtable_mirror.repository.records import is_conditional_check_failure
+from airtable_mirror.repository.records import is_conditional_check_failure, put_if_absent
 from airtable_mirror.repository.timestamps import iso_from_seconds
 
 if TYPE_CHECKING:
@@ -485,18 +485,7 @@ class SyncRunRepository:
             "updated_at": {"S": run.created_at},
             TTL_ATTRIBUTE: {"N": str(int(self._clock()) + self._retention_seconds)},
         }
-        try:
-            self._client.put_item(
-                TableName=self._table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            )
-            return True
-        except ClientError as error:
-            if not is_conditional_check_failure(error):
-                raise
-            return False
+        return put_if_absent(self._client, self._table_name, item)
 
     def _delete_queued_run(self, base_id: str, run_id: str) -> None:
         try:

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from airtable_mirror.repository.errors import CorruptItemError
 from airtable_mirror.repository.keys import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, check_identifier
 from airtable_mirror.repository.models import check_version
-from airtable_mirror.repository.records import is_conditional_check_failure
+from airtable_mirror.repository.records import is_conditional_check_failure, put_if_absent
 from airtable_mirror.repository.timestamps import iso_from_seconds
 
 if TYPE_CHECKING:
@@ -194,18 +194,7 @@ class WebhookRepository:
             item["notification_url"] = {"S": state.notification_url}
         if state.expiration_time is not None:
             item["expiration_time"] = {"S": state.expiration_time}
-        try:
-            self._client.put_item(
-                TableName=self._table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            )
-            return True
-        except ClientError as error:
-            if not is_conditional_check_failure(error):
-                raise
-            return False
+        return put_if_absent(self._client, self._table_name, item)
 
     def get(self, base_id: str, webhook_id: str, *, consistent_read: bool = False) -> WebhookState | None:
         response = self._client.get_item(
