@@ -12,13 +12,14 @@ PORT ?= 8111
 TOKEN ?=
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install install-sam test unit lint format emulator clean bench
+.PHONY: help install install-sam test unit lint format emulator dev clean bench
 
 help:
 	@echo "make install        create $(VENV) (Python 3.12) with requirements-dev.txt"
 	@echo "make test           lint, types and the whole test suite"
 	@echo "make lint           ruff and mypy"
 	@echo "make emulator       run the Airtable emulator with the demo base (PORT=$(PORT) TOKEN=...)"
+	@echo "make dev            the whole service locally on http://127.0.0.1:3000 (DEV_ARGS=\"--port 0 ...\"; Ctrl-C stops it)"
 	@echo "make webhook-register  register the Airtable webhook (STACK_NAME=... or NOTIFICATION_URL=...)"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
@@ -57,6 +58,13 @@ test: install install-sam node_modules/.installed lint
 
 emulator: install
 	PYTHONPATH=local:layers/common $(PY) -m airtable_emulator --port $(PORT) $(if $(TOKEN),--token $(TOKEN))
+
+# The whole service on this machine, from template.yaml: dynalite (data in .local-data/), the Airtable
+# emulator (or real Airtable with AIRTABLE_API_KEY and AIRTABLE_BASE_ID), the HTTP API on :3000, the
+# webhook function URL on :3001, queues and schedules. DEV_ARGS: see `python -m dev_stack --help`.
+DEV_ARGS ?=
+dev: install node_modules/.installed
+	PYTHONPATH=layers/common:local:. $(PY) -m dev_stack $(DEV_ARGS)
 
 # The records API's OpenAPI document, committed as docs/openapi.json (a test checks it matches the code)
 .PHONY: openapi

@@ -403,6 +403,39 @@ class AirtableState:
                 )
             return target
 
+    def update_field(
+        self,
+        base_id: str,
+        table_key: str,
+        field_key: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        source: str = "client",
+    ) -> Field:
+        """Rename a field and/or change its description (``""`` clears the description)."""
+        with self._mutation(base_id, source) as draft:
+            table = self.table(base_id, table_key)
+            target = table.field(field_key)
+            previous = {"name": target.name, "description": target.description}
+            if name is not None and name != target.name:
+                self._check_new_field_name(table, name)
+                target.name = name
+            if description is not None:
+                target.description = description or None
+            current = {"name": target.name, "description": target.description}
+            changed = {key for key in current if current[key] != previous[key]}
+            if changed:
+                draft.schema_changes.append(
+                    FieldChanged(
+                        table.id,
+                        target.id,
+                        {key: current[key] for key in sorted(changed)},
+                        {key: previous[key] for key in sorted(changed)},
+                    )
+                )
+            return target
+
     def delete_field(self, base_id: str, table_key: str, field_key: str, *, source: str = "client") -> None:
         with self._mutation(base_id, source) as draft:
             base = self.base(base_id)

@@ -269,3 +269,31 @@ class MetadataApi:
                             view["visibleFieldIds"] = list(table.fields)
                 tables.append(schema)
         return {"tables": tables}
+
+    def update_field(self, base_id: str, table_key: str, field_key: str, body: Any) -> Any:
+        """PATCH /v0/meta/bases/{baseId}/tables/{tableIdOrName}/fields/{columnId}: name and description."""
+        changes = _schema_changes(body)
+        updated = self.state.update_field(base_id, table_key, field_key, **changes)
+        return updated.schema()
+
+    def update_table(self, base_id: str, table_key: str, body: Any) -> Any:
+        """PATCH /v0/meta/bases/{baseId}/tables/{tableIdOrName}: name and description."""
+        changes = _schema_changes(body)
+        updated = self.state.update_table(base_id, table_key, **changes)
+        return updated.schema()
+
+
+def _schema_changes(body: Any) -> dict[str, str]:
+    if not isinstance(body, dict):
+        raise _bad("the request body must be a JSON object")
+    unknown = sorted(set(body) - {"name", "description"})
+    if unknown:
+        raise _bad(f"unknown body parameter {unknown[0]!r}")
+    if not body:
+        raise _bad("at least one of name and description must be given")
+    for key, value in body.items():
+        if not isinstance(value, str):
+            raise _bad(f"{key} must be a string")
+    if "name" in body and not body["name"].strip():
+        raise _bad("name must not be empty")
+    return {str(key): str(value) for key, value in body.items()}

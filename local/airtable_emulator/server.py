@@ -32,8 +32,9 @@ logger = logging.getLogger("airtable_emulator")
 READ = "data.records:read"
 WRITE = "data.records:write"
 SCHEMA = "schema.bases:read"
+SCHEMA_WRITE = "schema.bases:write"
 WEBHOOKS = "webhook:manage"
-ALL_SCOPES = frozenset({READ, WRITE, SCHEMA, WEBHOOKS})
+ALL_SCOPES = frozenset({READ, WRITE, SCHEMA, SCHEMA_WRITE, WEBHOOKS})
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
@@ -238,6 +239,8 @@ class ApiApp:
         return None
 
     def _meta_route(self, method: str, rest: list[str]) -> Route | None:
+        if method == "PATCH":
+            return self._schema_write_route(rest)
         if method != "GET" or not rest or rest[0] != "bases":
             return None
         if len(rest) == 1:
@@ -246,6 +249,30 @@ class ApiApp:
             base_id = rest[1]
             return Route(
                 base_id, frozenset({SCHEMA}), lambda q, _b: (200, self.metadata.base_schema(base_id, q))
+            )
+        return None
+
+    def _schema_write_route(self, rest: list[str]) -> Route | None:
+        """Update table (``bases/{b}/tables/{t}``) and update field (``…/fields/{f}``)."""
+        if len(rest) < 4 or rest[0] != "bases" or rest[2] != "tables":
+            return None
+        base_id, table_key = rest[1], rest[3]
+        scopes = frozenset({SCHEMA_WRITE})
+        if len(rest) == 4:
+            return Route(
+                base_id,
+                scopes,
+                lambda _q, raw: (200, self.metadata.update_table(base_id, table_key, parse_json_body(raw))),
+            )
+        if len(rest) == 6 and rest[4] == "fields":
+            field_key = rest[5]
+            return Route(
+                base_id,
+                scopes,
+                lambda _q, raw: (
+                    200,
+                    self.metadata.update_field(base_id, table_key, field_key, parse_json_body(raw)),
+                ),
             )
         return None
 

@@ -120,3 +120,87 @@ def test_an_unknown_run_is_404_and_a_malformed_run_id_400(stack: Stack) -> None:
     status, body = invoke(run_event("not-a-run"))
     assert status == 400
     assert body["error"]["code"] == "INVALID_RUN_ID"
+
+
+def list_event(**parameters: str) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("sync_api_list_runs.json"))
+    event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in parameters.items())
+    event["queryStringParameters"] = parameters or None
+    return event
+
+
+def finish(stack: Stack, run_id: str) -> None:
+    from airtable_mirror import runtime
+
+    runtime.sync_run_repository().finish_run(stack.base.id, run_id, "succeeded", {"fetched": 7, "pages": 1})
+
+
+def test_the_sample_listing_event_shows_the_aliased_tables_runs(stack: Stack) -> None:
+    _, tasks_run = invoke(start_event("tasks"))
+    invoke(start_event("people"))
+
+    status, body = invoke(load_event("sync_api_list_runs.json"))
+
+    assert status == 200
+    assert [run["run_id"] for run in body["runs"]] == [tasks_run["run_id"]]
+    assert body["runs"][0]["status"] == "queued"
+    assert body["runs"][0]["counts"]["fetched"] == 0
+    assert body["next_cursor"] is None
+
+
+def test_runs_are_listed_newest_first_a_page_at_a_time(stack: Stack) -> None:
+    started = []
+    for table in ("people", "tasks", "people", "tasks", "people"):
+        _, run = invoke(start_event(table))
+        finish(stack, run["run_id"])
+        started.append(run)
+    newest_first = sorted(started, key=lambda run: (run["created_at"], run["run_id"]), reverse=True)
+
+    _, first = invoke(list_event(limit="2"))
+    _, second = invoke(list_event(limit="2", cursor=first["next_cursor"]))
+    _, last = invoke(list_event(limit="2", cursor=second["next_cursor"]))
+    _, people = invoke(list_event(table="People"))
+
+    pages = [first, second, last]
+    assert [run["run_id"] for page in pages for run in page["runs"]] == [
+        run["run_id"] for run in newest_first
+    ]
+    assert last["next_cursor"] is None
+    assert first["runs"][0]["status"] == "succeeded"
+    assert first["runs"][0]["counts"]["fetched"] == 7
+    assert "failures" not in first["runs"][0]
+    assert {run["table_name"] for run in people["runs"]} == {"People"}
+    assert len(people["runs"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("parameters", "named"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"cursor": "not a cursor!"}, "cursor"),
+        ({"cursor": "Z2FyYmFnZQ"}, "cursor"),
+        ({"table": "x" * 300}, "table"),
+        ({"table": "%20"}, "table"),
+    ],
+)
+def test_a_bad_listing_parameter_is_400_naming_it(
+    stack: Stack, parameters: dict[str, str], named: str
+) -> None:
+    event = list_event(**parameters)
+    if parameters.get("table") == "%20":
+        event["queryStringParameters"]["table"] = " "
+
+    status, body = invoke(event)
+
+    assert status == 400
+    assert body["error"]["code"] == "INVALID_REQUEST"
+    assert body["error"]["message"].startswith(f"{named}:")
+
+
+def test_listing_the_runs_of_a_table_never_synced_is_404(stack: Stack) -> None:
+    status, body = invoke(list_event(table="Nope"))
+    assert status == 404
+    assert body["error"]["code"] == "TABLE_NOT_FOUND"
+    assert "Nope" in body["error"]["message"]

@@ -58,3 +58,52 @@ def test_schema_reflects_model_changes(emulator: Emulator, items_base: Base, htt
     emulator.state.add_field(items_base.id, "Items", "Added", "url", description="a link")
     fields = http.get(f"/v0/meta/bases/{items_base.id}/tables").json()["tables"][0]["fields"]
     assert fields[-1]["name"] == "Added" and fields[-1]["description"] == "a link"
+
+
+def test_update_field_renames_and_describes_over_http(items_base: Base, http: Client) -> None:
+    table_id = items_base.table("Items").id
+    field_id = items_base.table("Items").field("Count").id
+    answer = http.patch(
+        f"/v0/meta/bases/{items_base.id}/tables/{table_id}/fields/{field_id}",
+        json={"name": "Quantity", "description": "how many"},
+    )
+    assert answer.status_code == 200
+    field = answer.json()
+    assert (field["id"], field["name"], field["type"], field["description"]) == (
+        field_id,
+        "Quantity",
+        "number",
+        "how many",
+    )
+    fields = http.get(f"/v0/meta/bases/{items_base.id}/tables").json()["tables"][0]["fields"]
+    assert next(field for field in fields if field["id"] == field_id)["name"] == "Quantity"
+    # The table may be named instead of identified; a description alone leaves the name.
+    answer = http.patch(
+        f"/v0/meta/bases/{items_base.id}/tables/Items/fields/{field_id}", json={"description": ""}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["name"] == "Quantity" and "description" not in answer.json()
+
+
+def test_update_field_rejects_bad_bodies_and_unknown_fields(items_base: Base, http: Client) -> None:
+    table_id = items_base.table("Items").id
+    field_id = items_base.table("Items").field("Count").id
+    path = f"/v0/meta/bases/{items_base.id}/tables/{table_id}/fields/{field_id}"
+    for body in ({}, {"name": ""}, {"name": 3}, {"type": "number"}, ["name"]):
+        answer = http.patch(path, json=body)
+        assert answer.status_code == 422, body
+        assert answer.json()["error"]["type"] == "INVALID_REQUEST_UNKNOWN"
+    taken = http.patch(path, json={"name": "Name"})
+    assert taken.status_code == 422
+    unknown = http.patch(
+        f"/v0/meta/bases/{items_base.id}/tables/{table_id}/fields/fldNope0000000000", json={"name": "X"}
+    )
+    assert unknown.status_code in {403, 404, 422}
+    assert "error" in unknown.json()
+
+
+def test_update_table_renames_over_http(items_base: Base, http: Client) -> None:
+    table_id = items_base.table("Items").id
+    answer = http.patch(f"/v0/meta/bases/{items_base.id}/tables/{table_id}", json={"name": "Things"})
+    assert answer.status_code == 200 and answer.json()["name"] == "Things"
+    assert http.get(f"/v0/meta/bases/{items_base.id}/tables").json()["tables"][0]["name"] == "Things"

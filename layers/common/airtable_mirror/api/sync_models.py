@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from airtable_mirror.repository import SyncRun
-from airtable_mirror.sync.service import RunReport
+from airtable_mirror.sync.service import RunListing, RunReport
 
 
 class RunCountsView(BaseModel):
@@ -58,4 +58,49 @@ class SyncRunView(BaseModel):
             failures=[RunFailureView(record_id=f.record_id, reason=f.reason) for f in run.failures],
             failures_total=run.failures_total,
             error=run.error,
+        )
+
+
+class SyncRunSummaryView(BaseModel):
+    """A run as GET /sync/runs lists it: its failures are on GET /sync/runs/{run_id}."""
+
+    run_id: str
+    table_id: str
+    table_name: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    counts: RunCountsView
+    failures_total: int = Field(default=0, description="records not stored")
+    error: str | None = Field(default=None, description="why the run failed as a whole")
+
+    @classmethod
+    def from_report(cls, report: RunReport) -> "SyncRunSummaryView":
+        run = report.run
+        return cls(
+            run_id=run.run_id,
+            table_id=run.table_id,
+            table_name=run.table_name,
+            status=run.status,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            counts=RunCountsView.model_validate(report.counts.as_dict()),
+            failures_total=run.failures_total,
+            error=run.error,
+        )
+
+
+class SyncRunsView(BaseModel):
+    runs: list[SyncRunSummaryView] = Field(description="newest first")
+    next_cursor: str | None = Field(
+        default=None, description="pass as cursor (with the same table) for older runs; null: no more"
+    )
+
+    @classmethod
+    def from_listing(cls, listing: RunListing) -> "SyncRunsView":
+        return cls(
+            runs=[SyncRunSummaryView.from_report(report) for report in listing.reports],
+            next_cursor=listing.next_cursor,
         )

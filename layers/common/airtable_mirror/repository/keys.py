@@ -62,6 +62,17 @@ def run_pk(base_id: str, run_id: str) -> str:
     return f"B#{check_identifier('base_id', base_id)}#RUN#{check_identifier('run_id', run_id)}"
 
 
+def run_log_pk(base_id: str, table_id: str | None = None) -> str:
+    """The base's run log (every run), or one table's: entries sorted by creation, newest last."""
+    base_log = f"B#{check_identifier('base_id', base_id)}#RUNS"
+    return base_log if table_id is None else f"{base_log}#T#{check_identifier('table_id', table_id)}"
+
+
+def run_log_sk(created_at: str, run_id: str) -> str:
+    """A run's entry in a run log: its fixed-width creation time, then its id to break ties."""
+    return f"{created_at}#{check_identifier('run_id', run_id)}"
+
+
 def checkpoint_sk(page_number: int) -> str:
     if isinstance(page_number, bool) or not isinstance(page_number, int):
         raise TypeError(f"page_number must be an int, got {page_number!r}")

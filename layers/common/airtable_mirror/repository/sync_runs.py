@@ -8,20 +8,29 @@ Items (docs/architecture.md):
 | checkpoint | `B#{base}#RUN#{run}` | `PAGE#{n:06d}` |
 | active-run marker | `B#{base}#ACTIVE#{table}` | `RUN` |
 | base lock | `B#{base}#LOCK` | `SYNC` |
+| run log entry | `B#{base}#RUNS`, and `B#{base}#RUNS#T#{table}` | `{created_at}#{run}` |
 
 dynalite has no TransactWriteItems, so nothing here needs one: every step is a single conditional
 write, ordered so that a crash between two steps leaves a state the next call repairs.
 """
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from airtable_mirror.repository.errors import CorruptItemError, InvalidIdentifierError, RepositoryError
+from airtable_mirror.repository.batch_get import BatchGetter
+from airtable_mirror.repository.errors import (
+    CorruptItemError,
+    InvalidCursorError,
+    InvalidIdentifierError,
+    RepositoryError,
+)
 from airtable_mirror.repository.item_size import WRITE_UNIT_BYTES, item_size
 from airtable_mirror.repository.keys import (
     ACTIVE_RUN_SK,
@@ -36,6 +45,8 @@ from airtable_mirror.repository.keys import (
     checkpoint_sk,
     lock_pk,
     page_number_from_sk,
+    run_log_pk,
+    run_log_sk,
     run_pk,
 )
 from airtable_mirror.repository.models import (
@@ -65,6 +76,26 @@ DEFAULT_RETENTION_SECONDS = 30 * 24 * 3600
 MAX_STORED_FAILURES = 100
 MAX_FAILURE_REASON_CHARS = 500
 MARKER_ATTEMPTS = 3
+MAX_RUNS_PER_PAGE = 100
+
+# A run log position is an entry's sort key: `{created_at}#{run_id}` (keys.run_log_sk).
+_RUN_LOG_POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[A-Za-z0-9_-]{1,128}")
+# What a listing reads of each run: everything but the failure list, which can be tens of KB and
+# belongs to the run's own page (a hundred of them would not fit in one HTTP API answer).
+_LISTED_RUN_ATTRIBUTES = (
+    "base_id",
+    "table_id",
+    "table_name",
+    "run_id",
+    "status",
+    "version_at_start",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "totals",
+    "failures_total",
+    "error",
+)
 
 # Checkpoint attribute names are one letter: with 100 hashes (800 bytes) the item must stay within
 # one write unit (1 KB), and every name is paid for on every page.
@@ -72,6 +103,13 @@ _OFFSET = "o"
 _COUNTS = "c"
 _HASHES = "h"
 _GENERATION = "g"
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[SyncRun]
+    # The last listed entry's position when more runs follow: `after` for the next page.
+    next_position: str | None
 
 
 class SyncRunRepository:
@@ -87,6 +125,7 @@ class SyncRunRepository:
         self._table_name = table_name
         self._clock = clock
         self._retention_seconds = retention_seconds
+        self._batch_getter = BatchGetter(client, table_name)
 
     # Runs
 
@@ -98,6 +137,8 @@ class SyncRunRepository:
         1. PutItem the run (`queued`), condition attribute_not_exists: 1 WCU.
         2. PutItem the table's active-run marker, condition attribute_not_exists (or already ours):
            1 WCU. Two concurrent starts cannot both pass it.
+        3. PutItem the run's entries in the base's and the table's run logs (1 WCU each), which
+           `list_runs` queries. A crash just before leaves a run that is not listed, nothing worse.
         On conflict: GetItem the marker and the run it names (strongly consistent, 1 RCU each), then
         DeleteItem our queued run (1 WCU). A marker naming a finished or vanished run is taken over
         with a PutItem conditioned on the stale run id. Calling again with the same run id is safe.
@@ -138,10 +179,12 @@ class SyncRunRepository:
                     },
                     ExpressionAttributeValues={":run": {"S": expected_run_id}},
                 )
-                return CreateRunResult(run=run, created=True)
             except ClientError as error:
                 if not is_conditional_check_failure(error):
                     raise
+            else:
+                self._log_run(run)
+                return CreateRunResult(run=run, created=True)
             holder = self.find_active_run(base_id, table_id)
             if holder is not None:
                 if created_item:
@@ -163,6 +206,46 @@ class SyncRunRepository:
         )
         item = response.get("Item")
         return None if item is None else _sync_run(item)
+
+    def list_runs(
+        self, base_id: str, *, table_id: str | None = None, limit: int = 20, after: str | None = None
+    ) -> RunPage:
+        """Runs newest first, of the base or of one table, without their failure lists.
+
+        Query of the run log, newest first, Limit ``limit + 1`` (an entry is about 100 bytes: one
+        read unit covers about 40), then one BatchGetItem of the ``limit`` runs, strongly consistent
+        (about 1 RCU each). The cost follows the page, never the number of runs stored. ``after`` is
+        a previous page's ``next_position``. A run whose item has already expired is left out.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RUNS_PER_PAGE:
+            raise ValueError(f"limit must be an int within 1..{MAX_RUNS_PER_PAGE}, got {limit!r}")
+        request: QueryInputTypeDef = {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            "ExpressionAttributeValues": {":pk": {"S": run_log_pk(base_id, table_id)}},
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            if not isinstance(after, str) or _RUN_LOG_POSITION.fullmatch(after) is None:
+                raise InvalidCursorError("the position is not one a run listing returned")
+            request["ExclusiveStartKey"] = _key(run_log_pk(base_id, table_id), after)
+        entries = self._client.query(**request).get("Items", [])
+        listed, more = entries[:limit], len(entries) > limit
+        run_ids = [entry["run_id"]["S"] for entry in listed]
+        names = {f"#{index}": name for index, name in enumerate(_LISTED_RUN_ATTRIBUTES)}
+        items = self._batch_getter.get(
+            [_key(run_pk(base_id, run_id), RUN_SK) for run_id in run_ids],
+            projection=", ".join(names),
+            attribute_names=names,
+            consistent_read=True,
+        )
+        runs_by_id = {run.run_id: run for run in map(_sync_run, items)}
+        return RunPage(
+            runs=[runs_by_id[run_id] for run_id in run_ids if run_id in runs_by_id],
+            next_position=listed[-1][SORT_KEY]["S"] if more else None,
+        )
 
     def find_active_run(self, base_id: str, table_id: str) -> SyncRun | None:
         """The queued or running run of the table: GetItem of the marker, then of the run (2 RCU)."""
@@ -486,6 +569,21 @@ class SyncRunRepository:
             TTL_ATTRIBUTE: {"N": str(int(self._clock()) + self._retention_seconds)},
         }
         return put_if_absent(self._client, self._table_name, item)
+
+    def _log_run(self, run: SyncRun) -> None:
+        entry_sk = run_log_sk(run.created_at, run.run_id)
+        for log_pk in (run_log_pk(run.base_id), run_log_pk(run.base_id, run.table_id)):
+            # Unconditional: a retried start writes the same entries again.
+            self._client.put_item(
+                TableName=self._table_name,
+                Item={
+                    **_key(log_pk, entry_sk),
+                    "run_id": {"S": run.run_id},
+                    "table_id": {"S": run.table_id},
+                    # Expires with the run (about when: a listing skips entries whose run has gone).
+                    TTL_ATTRIBUTE: {"N": str(int(self._clock()) + self._retention_seconds)},
+                },
+            )
 
     def _delete_queued_run(self, base_id: str, run_id: str) -> None:
         try:

@@ -1,5 +1,7 @@
 """Starting sync runs and reporting on them: what the sync API and the schedule call."""
 
+import base64
+import binascii
 import re
 import time
 import uuid
@@ -10,8 +12,9 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 
 from airtable_mirror.airtable import AirtableClient, AirtableError, TableSchema
-from airtable_mirror.repository import SyncRun, SyncRunRepository
-from airtable_mirror.repository.table_schemas import StoredField, TableSchemaRepository
+from airtable_mirror.repository import InvalidCursorError, SyncRun, SyncRunRepository
+from airtable_mirror.repository.sync_runs import MAX_RUNS_PER_PAGE
+from airtable_mirror.repository.table_schemas import StoredField, StoredTable, TableSchemaRepository
 from airtable_mirror.run_queue import RunMessage, RunQueue
 from airtable_mirror.sync.engine import RunCounts
 
@@ -20,6 +23,8 @@ logger = Logger(child=True)
 MAX_TABLE_REFERENCE_LENGTH = 255
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 RUN_ID_PATTERN = re.compile(r"^run_[0-9a-f]{32}$")
+DEFAULT_RUNS_PER_PAGE = 20
+RUNS_CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,400}$"
 
 
 class InvalidTableReferenceError(ValueError):
@@ -32,6 +37,14 @@ class InvalidRunIdError(ValueError):
 
 class RunNotFoundError(LookupError):
     pass
+
+
+class TableNotMirroredError(LookupError):
+    """No table the mirror has synced answers to the reference, so it has no runs to list."""
+
+
+class InvalidRunsCursorError(ValueError):
+    """The cursor is not a next_cursor that a run listing gave."""
 
 
 class QueueUnavailableError(RuntimeError):
@@ -49,6 +62,12 @@ class RunReport:
     run: SyncRun
     counts: RunCounts
     pages_done: int
+
+
+@dataclass(frozen=True)
+class RunListing:
+    reports: list[RunReport]
+    next_cursor: str | None  # None: this page holds the oldest run
 
 
 def new_run_id() -> str:
@@ -172,6 +191,50 @@ class SyncService:
         run = self._runs.get_run(self._base_id, check_run_id(run_id))
         if run is None:
             raise RunNotFoundError(f"no sync run {run_id}")
+        return self._report(run)
+
+    def list_runs(
+        self, *, table: str | None = None, limit: int = DEFAULT_RUNS_PER_PAGE, cursor: str | None = None
+    ) -> RunListing:
+        """Recent runs, newest first, of the base or of one mirrored table (an alias, id or name).
+
+        Finished runs carry their totals; a queued or running one costs one more read, of its latest
+        checkpoint, for its counts so far.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RUNS_PER_PAGE:
+            raise ValueError(f"limit must be within 1..{MAX_RUNS_PER_PAGE}")
+        table_id = None if table is None else self.mirrored_table(table).table_id
+        try:
+            page = self._runs.list_runs(
+                self._base_id, table_id=table_id, limit=limit, after=_decode_runs_cursor(cursor)
+            )
+        except InvalidCursorError:
+            raise InvalidRunsCursorError("not a next_cursor that a run listing gave") from None
+        return RunListing(
+            reports=[self._report(run) for run in page.runs],
+            next_cursor=None if page.next_position is None else _encode_runs_cursor(page.next_position),
+        )
+
+    def mirrored_table(self, reference: str) -> StoredTable:
+        """A table the mirror has synced, by alias, ``tbl…`` id or name (exact, else case-insensitive
+        if unique). Reads the stored schemas only: Airtable is not asked."""
+        reference = check_table_reference(reference)
+        target = self._aliases.get(reference.lower(), reference)
+        tables = self._schemas.list_tables(self._base_id)
+        for candidates in (
+            [stored for stored in tables if stored.table_id == target],
+            [stored for stored in tables if stored.name == target],
+            [stored for stored in tables if stored.name.lower() == target.lower()],
+        ):
+            if len(candidates) == 1:
+                return candidates[0]
+        raise TableNotMirroredError(
+            f"no mirrored table answers to {reference!r} (a name, a tbl… id or an alias of a table "
+            "that has been synced at least once; GET /tables lists them)"
+        )
+
+    def _report(self, run: SyncRun) -> RunReport:
+        run_id = run.run_id
         if run.totals:
             return RunReport(
                 run, RunCounts.from_mapping(run.totals), RunCounts.from_mapping(run.totals).pages
@@ -179,3 +242,18 @@ class SyncService:
         checkpoint = self._runs.latest_checkpoint(self._base_id, run_id)
         counts = RunCounts.from_mapping(checkpoint.counts) if checkpoint else RunCounts()
         return RunReport(run, counts, checkpoint.page_number if checkpoint else 0)
+
+
+def _encode_runs_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def _decode_runs_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    if re.fullmatch(RUNS_CURSOR_PATTERN, cursor) is None:
+        raise InvalidRunsCursorError("not a next_cursor that a run listing gave")
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidRunsCursorError("not a next_cursor that a run listing gave") from None

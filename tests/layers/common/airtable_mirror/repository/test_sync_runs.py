@@ -8,6 +8,7 @@ import pytest
 
 from airtable_mirror.repository import (
     Checkpoint,
+    InvalidCursorError,
     InvalidIdentifierError,
     RunFailure,
     SyncRunRepository,
@@ -370,3 +371,142 @@ def test_lock_leases_must_be_positive(runs: SyncRunRepository, clock: FakeClock)
         runs.acquire_base_lock(BASE_ID, "run-a", lease_seconds=0, now=clock())
     with pytest.raises(InvalidIdentifierError):
         runs.acquire_base_lock(BASE_ID, "run#a", lease_seconds=5, now=clock())
+
+
+# Run listing
+
+
+def _start_runs(runs: SyncRunRepository, clock: FakeClock, tables: list[str]) -> list[str]:
+    """One run per entry of ``tables``, a second apart, each finished before the next starts."""
+    run_ids: list[str] = []
+    for table_id in tables:
+        run_id = _run_id()
+        assert runs.create_run(BASE_ID, table_id, f"name of {table_id}", run_id, version(0)).created
+        runs.finish_run(BASE_ID, run_id, "succeeded", {"fetched": len(run_ids)})
+        run_ids.append(run_id)
+        clock.advance(1)
+    return run_ids
+
+
+def test_runs_are_listed_newest_first_by_base_or_by_table(runs: SyncRunRepository, clock: FakeClock) -> None:
+    # Given five runs of two tables
+    run_ids = _start_runs(runs, clock, [TABLE_ID, OTHER_TABLE_ID, TABLE_ID, TABLE_ID, OTHER_TABLE_ID])
+
+    # When the base's runs and one table's runs are listed
+    everything = runs.list_runs(BASE_ID)
+    of_table = runs.list_runs(BASE_ID, table_id=OTHER_TABLE_ID)
+
+    # Then each comes newest first, with the runs' state, and nothing more to page through
+    assert [run.run_id for run in everything.runs] == run_ids[::-1]
+    assert [run.run_id for run in of_table.runs] == [run_ids[4], run_ids[1]]
+    assert everything.runs[0] == runs.get_run(BASE_ID, run_ids[4])
+    assert everything.next_position is None and of_table.next_position is None
+    assert runs.list_runs(BASE_ID, table_id="tblNeverSynced001").runs == []
+
+
+def test_pages_of_runs_follow_each_other_without_gaps_or_repeats(
+    runs: SyncRunRepository, clock: FakeClock
+) -> None:
+    # Given seven runs
+    run_ids = _start_runs(runs, clock, [TABLE_ID] * 7)
+
+    # When they are listed three at a time
+    pages = [runs.list_runs(BASE_ID, limit=3)]
+    while pages[-1].next_position is not None:
+        pages.append(runs.list_runs(BASE_ID, limit=3, after=pages[-1].next_position))
+
+    # Then three pages hold every run once, newest first, and the last says there is no more
+    assert [len(page.runs) for page in pages] == [3, 3, 1]
+    assert [run.run_id for page in pages for run in page.runs] == run_ids[::-1]
+
+
+def test_a_listing_reads_in_proportion_to_its_page(
+    runs: SyncRunRepository, clock: FakeClock, dynamodb_table: DynamoTable
+) -> None:
+    # Given twelve runs
+    _start_runs(runs, clock, [TABLE_ID, OTHER_TABLE_ID] * 6)
+    queried: list[int] = []
+    fetched: list[int] = []
+
+    def count_query(parsed: dict[str, object], **_: object) -> None:
+        queried.append(int(str(parsed["ScannedCount"])))
+
+    def count_batch_get(params: dict[str, dict[str, dict[str, list[object]]]], **_: object) -> None:
+        fetched.extend(len(request["Keys"]) for request in params["RequestItems"].values())
+
+    events = dynamodb_table.client.meta.events
+    events.register("after-call.dynamodb.Query", count_query)
+    events.register("provide-client-params.dynamodb.BatchGetItem", count_batch_get)
+    try:
+        # When a page of four is listed, of the base and of one table
+        runs.list_runs(BASE_ID, limit=4)
+        runs.list_runs(BASE_ID, table_id=TABLE_ID, limit=4)
+    finally:
+        events.unregister("after-call.dynamodb.Query", count_query)
+        events.unregister("provide-client-params.dynamodb.BatchGetItem", count_batch_get)
+
+    # Then each read five log entries (one to know more follow) and fetched four runs: never all twelve
+    assert queried == [5, 5]
+    assert fetched == [4, 4]
+
+
+def test_a_listed_run_leaves_its_failures_to_its_own_page(runs: SyncRunRepository) -> None:
+    # Given a failed run with failures
+    run_id = _run_id()
+    runs.create_run(BASE_ID, TABLE_ID, "Contacts", run_id, version(0))
+    failures = [RunFailure(record_id(number), "too_large") for number in range(3)]
+    runs.finish_run(BASE_ID, run_id, "failed", {"fetched": 10}, failures, error="billing limit")
+
+    # When it is listed
+    (listed,) = runs.list_runs(BASE_ID).runs
+
+    # Then it carries everything but the failure list itself
+    assert listed.status == "failed"
+    assert listed.error == "billing limit"
+    assert listed.totals == {"fetched": 10}
+    assert listed.failures_total == 3
+    assert listed.failures == ()
+
+
+def test_refused_or_expired_runs_are_not_listed(runs: SyncRunRepository, dynamodb_table: DynamoTable) -> None:
+    # Given a queued run, a second start refused by it, and an older run whose item has expired
+    expired_id = _run_id()
+    runs.create_run(BASE_ID, OTHER_TABLE_ID, "Companies", expired_id, version(0))
+    runs.finish_run(BASE_ID, expired_id, "succeeded", {})
+    dynamodb_table.client.delete_item(
+        TableName=dynamodb_table.name, Key={"pk": {"S": f"B#{BASE_ID}#RUN#{expired_id}"}, "sk": {"S": "RUN"}}
+    )
+    queued = runs.create_run(BASE_ID, TABLE_ID, "Contacts", _run_id(), version(1)).run
+    refused_id = _run_id()
+    assert not runs.create_run(BASE_ID, TABLE_ID, "Contacts", refused_id, version(2)).created
+
+    # When the base's runs are listed, Then only the queued run is there
+    assert [run.run_id for run in runs.list_runs(BASE_ID).runs] == [queued.run_id]
+
+
+def test_a_retried_start_is_listed_once(runs: SyncRunRepository) -> None:
+    run_id = _run_id()
+    runs.create_run(BASE_ID, TABLE_ID, "Contacts", run_id, version(0))
+    runs.create_run(BASE_ID, TABLE_ID, "Contacts", run_id, version(0))
+    assert [run.run_id for run in runs.list_runs(BASE_ID).runs] == [run_id]
+
+
+@pytest.mark.parametrize("limit", [0, 101, True, 2.5])
+def test_a_listing_limit_outside_1_to_100_is_refused(runs: SyncRunRepository, limit: object) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        runs.list_runs(BASE_ID, limit=limit)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        "",
+        "garbage",
+        "2024-05-01T12:00:00.000000Z",
+        "2024-05-01T12:00:00Z#run",
+        "2024-05-01T12:00:00.000000Z#a#b",
+    ],
+)
+def test_a_position_no_listing_gave_is_refused(runs: SyncRunRepository, position: str) -> None:
+    with pytest.raises(InvalidCursorError):
+        runs.list_runs(BASE_ID, after=position)
