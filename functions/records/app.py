@@ -10,31 +10,35 @@ Routes, parameters, cost model and cursor guarantees: docs/records-api.md.
 
 Cold start matters here (a reader waits on it), so this function imports less than the others: no
 X-Ray SDK (its import alone costs about half of the powertools + boto3 + pydantic floor; Lambda's
-active tracing still records each invocation), and the OpenAPI models load on the first /docs request.
+active tracing still records each invocation), no Airtable client, and of the records service only
+the query's parameters: the service and the repository load with the first request that reads the
+mirror (runtime.py), the OpenAPI models with the first /docs request.
 """
 
-from typing import Annotated, Any
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime
 
 from airtable_mirror import runtime
 from airtable_mirror.api.errors import (
     error_response,
+    register_common_error_handlers,
     register_database_error_handlers,
-    register_error_handlers,
 )
 from airtable_mirror.api.openapi import DocumentedHttpResolver
 from airtable_mirror.api.records_models import ErrorBody, RecordPageView, RecordView, TablesView, TableView
-from airtable_mirror.records_api.cursor import CURSOR_PATTERN, MAX_CURSOR_LENGTH
-from airtable_mirror.records_api.filters import MAX_FILTER_VALUE_LENGTH, filter_parameters
-from airtable_mirror.records_api.service import (
+from airtable_mirror.records_api.filters import MAX_FILTER_VALUE_LENGTH, MAX_FILTERS, filter_parameters
+from airtable_mirror.records_api.query import (
+    CURSOR_PATTERN,
     EXAMINE_FACTOR,
+    MAX_CURSOR_LENGTH,
     MAX_LIMIT,
     MAX_SKIP,
     MAX_TABLE_REFERENCE_LENGTH,
@@ -44,7 +48,11 @@ from airtable_mirror.records_api.service import (
     SortBy,
     SortOrder,
 )
-from airtable_mirror.repository.table_schemas import StoredTable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from airtable_mirror.repository.table_schemas import StoredTable
 
 OPENAPI_INFO: dict[str, Any] = {
     "title": "airtable-mirror records API",
@@ -59,7 +67,7 @@ OPENAPI_INFO: dict[str, Any] = {
 logger = Logger()
 metrics = Metrics()
 app = DocumentedHttpResolver()
-register_error_handlers(app)
+register_common_error_handlers(app)
 register_database_error_handlers(app)
 app.serve_docs("/docs", **OPENAPI_INFO)
 
@@ -68,13 +76,24 @@ def _error(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
+DATABASE_UNAVAILABLE = _error("The mirror's database did not answer")
 LISTING_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "A page of records"},
     400: _error("A parameter is invalid (the message and `parameter` name it)"),
     404: _error("No mirrored table answers to the name, id or alias"),
-    503: _error("The mirror's database did not answer"),
+    503: DATABASE_UNAVAILABLE,
 }
 
+TableName = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=MAX_TABLE_REFERENCE_LENGTH,
+        pattern=TABLE_REFERENCE_PATTERN,
+        description="a table name, tbl… id or alias (people, tasks)",
+        examples=["tasks", "People"],
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"records per page, 1..{MAX_LIMIT}")]
 Skip = Annotated[
     int,
@@ -127,115 +146,75 @@ FILTER_PARAMETER: dict[str, Any] = {
     "schema": {
         "type": "object",
         "additionalProperties": {"type": "string", "maxLength": MAX_FILTER_VALUE_LENGTH},
-        "maxProperties": 10,
+        "maxProperties": MAX_FILTERS,
     },
 }
-for listing_path in ("/records", "/people", "/tasks"):
-    app.document_parameter(listing_path, "get", FILTER_PARAMETER)
+ALIASES = ("people", "tasks")  # each has its own listing route, GET /<alias>
 
 
-def _page(
-    table: StoredTable,
-    *,
-    limit: int,
-    skip: int,
-    sort_by: SortBy,
-    sort_order: SortOrder,
-    cursor: str | None,
-    created_after: AwareDatetime | None,
-    created_before: AwareDatetime | None,
+def _filters() -> dict[str, str]:
+    return filter_parameters(app.current_event.get("rawQueryString") or "")
+
+
+def _page(table: "StoredTable", query: RecordQuery) -> RecordPageView:
+    listing = runtime.records_query_service().list_records(table, query)
+    metrics.add_metric(name="RecordsServed", unit="Count", value=len(listing.records))
+    return RecordPageView.from_listing(listing, query)
+
+
+@app.get("/records", summary="List a table's records", tags=["records"], responses=LISTING_RESPONSES)
+def list_records(
+    table_name: TableName,
+    limit: Limit = MAX_LIMIT,
+    skip: Skip = 0,
+    sort_by: SortByParameter = "created_at",
+    sort_order: SortOrderParameter = "asc",
+    cursor: CursorParameter = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
 ) -> RecordPageView:
+    table = runtime.records_query_service().resolve_table(table_name)
     query = RecordQuery(
         limit=limit,
         skip=skip,
         sort_by=sort_by,
         sort_order=sort_order,
         cursor=cursor,
-        filters=filter_parameters(app.current_event.get("rawQueryString") or ""),
+        filters=_filters(),
         created_after=created_after,
         created_before=created_before,
     )
-    listing = runtime.records_query_service().list_records(table, query)
-    metrics.add_metric(name="RecordsServed", unit="Count", value=len(listing.records))
-    return RecordPageView.from_listing(
-        listing, limit=limit, skip=skip, sort_by=sort_by, sort_order=sort_order
+    return _page(table, query)
+
+
+def _alias_listing(alias: str) -> Callable[..., RecordPageView]:
+    """GET /<alias>: list_records for the table the alias names, with the same parameters but
+    table_name."""
+
+    def list_alias(**parameters: Any) -> RecordPageView:
+        table = runtime.records_query_service().resolve_alias(alias)
+        return _page(table, RecordQuery(**parameters, filters=_filters()))
+
+    # powertools validates and documents the parameters inspect.signature reports, so the alias
+    # routes declare list_records' own (typing does not know __signature__, hence Any)
+    declared = inspect.signature(list_records)
+    handler: Any = list_alias
+    handler.__signature__ = declared.replace(
+        parameters=[p for p in declared.parameters.values() if p.name != "table_name"]
     )
+    handler.__name__ = handler.__qualname__ = f"list_{alias}"  # operationId list_<alias>_<alias>_get
+    return list_alias
 
 
-@app.get("/records", summary="List a table's records", tags=["records"], responses=LISTING_RESPONSES)
-def list_records(
-    table_name: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=MAX_TABLE_REFERENCE_LENGTH,
-            pattern=TABLE_REFERENCE_PATTERN,
-            description="a table name, tbl… id or alias (people, tasks)",
-            examples=["tasks", "People"],
-        ),
-    ],
-    limit: Limit = MAX_LIMIT,
-    skip: Skip = 0,
-    sort_by: SortByParameter = "created_at",
-    sort_order: SortOrderParameter = "asc",
-    cursor: CursorParameter = None,
-    created_after: CreatedAfter = None,
-    created_before: CreatedBefore = None,
-) -> RecordPageView:
-    return _page(
-        runtime.records_query_service().resolve_table(table_name),
-        limit=limit,
-        skip=skip,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        cursor=cursor,
-        created_after=created_after,
-        created_before=created_before,
-    )
-
-
-@app.get("/people", summary="List the people table's records", tags=["records"], responses=LISTING_RESPONSES)
-def list_people(
-    limit: Limit = MAX_LIMIT,
-    skip: Skip = 0,
-    sort_by: SortByParameter = "created_at",
-    sort_order: SortOrderParameter = "asc",
-    cursor: CursorParameter = None,
-    created_after: CreatedAfter = None,
-    created_before: CreatedBefore = None,
-) -> RecordPageView:
-    return _page(
-        runtime.records_query_service().resolve_alias("people"),
-        limit=limit,
-        skip=skip,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        cursor=cursor,
-        created_after=created_after,
-        created_before=created_before,
-    )
-
-
-@app.get("/tasks", summary="List the tasks table's records", tags=["records"], responses=LISTING_RESPONSES)
-def list_tasks(
-    limit: Limit = MAX_LIMIT,
-    skip: Skip = 0,
-    sort_by: SortByParameter = "created_at",
-    sort_order: SortOrderParameter = "asc",
-    cursor: CursorParameter = None,
-    created_after: CreatedAfter = None,
-    created_before: CreatedBefore = None,
-) -> RecordPageView:
-    return _page(
-        runtime.records_query_service().resolve_alias("tasks"),
-        limit=limit,
-        skip=skip,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        cursor=cursor,
-        created_after=created_after,
-        created_before=created_before,
-    )
+for alias in ALIASES:
+    app.get(
+        f"/{alias}",
+        summary=f"List the {alias} table's records",
+        tags=["records"],
+        responses=LISTING_RESPONSES,
+    )(_alias_listing(alias))
+for listing_path in ("/records", *(f"/{alias}" for alias in ALIASES)):
+    app.document_parameter(listing_path, "get", FILTER_PARAMETER)
 
 
 @app.get(
@@ -246,7 +225,7 @@ def list_tasks(
         200: {"description": "The record"},
         400: _error("The record id is malformed"),
         404: _error("The mirror has no such record, or it was deleted"),
-        503: _error("The mirror's database did not answer"),
+        503: DATABASE_UNAVAILABLE,
     },
 )
 def get_record(
@@ -261,7 +240,7 @@ def get_record(
     tags=["tables"],
     responses={
         200: {"description": "The mirrored tables, their record counts and last sync"},
-        503: _error("The mirror's database did not answer"),
+        503: DATABASE_UNAVAILABLE,
     },
 )
 def list_tables() -> TablesView:
@@ -282,5 +261,5 @@ def openapi_document() -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,9 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from airtable_mirror import runtime
+from airtable_mirror.records_api.cursor import DEVELOPMENT_SIGNING_KEY, CursorCodec
+from airtable_mirror.records_api.errors import InvalidQueryError
 from airtable_mirror.repository import RecordObservation
 from airtable_mirror.repository.table_schemas import LastSync, StoredField
 from tests.functions.conftest import EVENTS, Stack, load_event
@@ -219,6 +222,33 @@ def test_a_cursor_goes_with_its_table_and_query(mirrored: Stack) -> None:
         assert answer.status == 400, query
         assert error(answer)["parameter"] == "cursor"
         assert reason in error(answer)["message"]
+
+
+def test_as_deployed_cursors_are_signed_with_the_key_in_the_cursor_secret(
+    mirrored: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "a-cursor-signing-secret-of-some-length"
+    boto3.client("secretsmanager").create_secret(Name="records-cursor", SecretString=key)
+    monkeypatch.setenv("CURSOR_SIGNING_SECRET", "records-cursor")
+    runtime.reset()
+
+    walked, pages = walk("/tasks", {"limit": "25"})
+
+    assert walked == [task_id(n) for n in range(60)]
+    cursor = pages[0]["next_cursor"]
+    assert CursorCodec(mirrored.base.id, key.encode).decode(cursor).table_id == TASKS_ID
+    with pytest.raises(InvalidQueryError):
+        CursorCodec(mirrored.base.id, DEVELOPMENT_SIGNING_KEY.encode).decode(cursor)
+
+
+def test_an_unreadable_cursor_secret_is_503_not_500(mirrored: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURSOR_SIGNING_SECRET", "no-such-secret")
+    runtime.reset()
+
+    answer = get("/tasks", {"limit": "5"})
+
+    assert (answer.status, error(answer)["code"]) == (503, "SERVICE_MISCONFIGURED")
+    assert "cursor signing secret" in error(answer)["message"]
 
 
 # Bad input: each parameter's refusal, and the not-founds

@@ -2,29 +2,33 @@
 
 Body: ``{"error": {"code": "SYNC_RUN_ACTIVE", "message": "...", ...extra}}``. Nothing here echoes a
 token: Airtable's messages never carry it, and the client redacts anything that might.
+
+The Airtable client's errors are imported only by `register_error_handlers`: the records function
+never calls Airtable and registers `register_common_error_handlers`, so its cold start does not load
+the client.
 """
 
 import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from airtable_mirror.airtable import (
-    AirtableAuthError,
-    AirtableError,
-    AirtableNotFound,
-    AirtableUnavailable,
-    BillingLimitExceeded,
-    RateLimitedTooOften,
-)
 from airtable_mirror.records_api.errors import InvalidQueryError, RecordNotFoundError, TableNotFoundError
-from airtable_mirror.repository import InvalidCursorError, InvalidIdentifierError, UnprocessedKeysError
+from airtable_mirror.repository.errors import InvalidCursorError, InvalidIdentifierError, UnprocessedKeysError
 from airtable_mirror.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from airtable_mirror.airtable import (
+        AirtableAuthError,
+        AirtableError,
+        AirtableNotFound,
+        BillingLimitExceeded,
+    )
 
 logger = Logger(child=True)
 
@@ -70,11 +74,11 @@ def _invalid_identifier(error: Exception) -> Response[str]:
     return error_response(HTTPStatus.BAD_REQUEST, "INVALID_REQUEST", str(error))
 
 
-def _airtable_not_found(error: AirtableNotFound) -> Response[str]:
+def _airtable_not_found(error: "AirtableNotFound") -> Response[str]:
     return error_response(HTTPStatus.NOT_FOUND, "TABLE_NOT_FOUND", error.message)
 
 
-def _airtable_auth(error: AirtableAuthError) -> Response[str]:
+def _airtable_auth(error: "AirtableAuthError") -> Response[str]:
     logger.error("Airtable rejected the token", status=error.status, error_type=error.error_type)
     return error_response(
         HTTPStatus.BAD_GATEWAY,
@@ -83,15 +87,15 @@ def _airtable_auth(error: AirtableAuthError) -> Response[str]:
     )
 
 
-def _billing(error: BillingLimitExceeded) -> Response[str]:
+def _billing(error: "BillingLimitExceeded") -> Response[str]:
     return error_response(HTTPStatus.BAD_GATEWAY, "AIRTABLE_BILLING_LIMIT", error.message)
 
 
-def _unavailable(error: AirtableError) -> Response[str]:
+def _unavailable(error: "AirtableError") -> Response[str]:
     return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "AIRTABLE_UNAVAILABLE", error.message)
 
 
-def _airtable(error: AirtableError) -> Response[str]:
+def _airtable(error: "AirtableError") -> Response[str]:
     return error_response(HTTPStatus.BAD_GATEWAY, "AIRTABLE_ERROR", error.message)
 
 
@@ -122,16 +126,12 @@ def _database_unavailable(error: Exception) -> Response[str]:
 
 
 ErrorHandler = Callable[[Any], Response[str]]
+ErrorMapping = list[tuple[type[Exception] | list[type[Exception]], ErrorHandler]]
 
-_HANDLERS: list[tuple[type[Exception] | list[type[Exception]], ErrorHandler]] = [
+_COMMON_HANDLERS: ErrorMapping = [
     (ApiError, _api_error),
     (RequestValidationError, _invalid_request),
     ([InvalidIdentifierError, InvalidCursorError], _invalid_identifier),
-    (AirtableNotFound, _airtable_not_found),
-    (AirtableAuthError, _airtable_auth),
-    (BillingLimitExceeded, _billing),
-    ([AirtableUnavailable, RateLimitedTooOften], _unavailable),
-    (AirtableError, _airtable),
     (ConfigurationError, _configuration),
     (InvalidQueryError, _invalid_query),
     (TableNotFoundError, _table_not_found),
@@ -139,10 +139,40 @@ _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], ErrorHandler]] = 
 ]
 
 
-def register_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Map domain errors to statuses on ``app`` (powertools picks the most specific class)."""
-    for exception_classes, handler in _HANDLERS:
+def _airtable_handlers() -> ErrorMapping:
+    from airtable_mirror.airtable import (  # noqa: PLC0415 - only the functions that call Airtable
+        AirtableAuthError,
+        AirtableError,
+        AirtableNotFound,
+        AirtableUnavailable,
+        BillingLimitExceeded,
+        RateLimitedTooOften,
+    )
+
+    return [
+        (AirtableNotFound, _airtable_not_found),
+        (AirtableAuthError, _airtable_auth),
+        (BillingLimitExceeded, _billing),
+        ([AirtableUnavailable, RateLimitedTooOften], _unavailable),
+        (AirtableError, _airtable),
+    ]
+
+
+def _register(app: APIGatewayHttpResolver, mapping: ErrorMapping) -> None:
+    for exception_classes, handler in mapping:
         app.exception_handler(exception_classes)(handler)
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """Map domain errors, the Airtable client's included, to statuses on ``app`` (powertools picks the
+    most specific class)."""
+    _register(app, _COMMON_HANDLERS + _airtable_handlers())
+
+
+def register_common_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """`register_error_handlers` without the Airtable client's errors, for functions that never call
+    Airtable."""
+    _register(app, _COMMON_HANDLERS)
 
 
 def register_database_error_handlers(app: APIGatewayHttpResolver) -> None:

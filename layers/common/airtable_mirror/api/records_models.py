@@ -1,10 +1,17 @@
-"""What the records API answers with (and what its OpenAPI document shows)."""
+"""What the records API answers with (and what its OpenAPI document shows).
 
-from typing import Any, Literal
+The /tables models are built on their first use (`defer_build`): a cold start that serves /records
+does not build them. The record models are needed by the first /records request (powertools
+validates the response against them), so deferring theirs would only move the cost.
+"""
+
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airtable_mirror.records_api.service import NamedRecord, RecordListing, TableSummary
+if TYPE_CHECKING:
+    from airtable_mirror.records_api.query import RecordQuery
+    from airtable_mirror.records_api.service import NamedRecord, RecordListing, TableSummary
 
 
 class TableRef(BaseModel):
@@ -31,7 +38,7 @@ class RecordView(BaseModel):
     mirror: MirrorMetadata
 
     @classmethod
-    def from_named(cls, record: NamedRecord) -> "RecordView":
+    def from_named(cls, record: "NamedRecord") -> "RecordView":
         return cls(
             id=record.record_id,
             table=TableRef(id=record.table_id, name=record.table_name),
@@ -58,9 +65,7 @@ class RecordPageView(BaseModel):
     sort_order: Literal["asc", "desc"]
 
     @classmethod
-    def from_listing(
-        cls, listing: RecordListing, *, limit: int, skip: int, sort_by: str, sort_order: str
-    ) -> "RecordPageView":
+    def from_listing(cls, listing: "RecordListing", query: "RecordQuery") -> "RecordPageView":
         records = [RecordView.from_named(record) for record in listing.records]
         return cls.model_validate(
             {
@@ -68,27 +73,36 @@ class RecordPageView(BaseModel):
                 "records": records,
                 "count": len(records),
                 "next_cursor": listing.next_cursor,
-                "limit": limit,
-                "skip": skip,
-                "sort_by": sort_by,
-                "sort_order": sort_order,
+                "limit": query.limit,
+                "skip": query.skip,
+                "sort_by": query.sort_by,
+                "sort_order": query.sort_order,
             }
         )
 
 
+BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
+
+
 class FieldView(BaseModel):
+    model_config = BUILT_ON_FIRST_USE
+
     id: str
     name: str
     type: str
 
 
 class LastSyncView(BaseModel):
+    model_config = BUILT_ON_FIRST_USE
+
     run_id: str
     status: str = Field(description="succeeded, failed or cancelled")
     finished_at: str
 
 
 class TableView(BaseModel):
+    model_config = BUILT_ON_FIRST_USE
+
     id: str
     name: str
     record_count: int | None = Field(
@@ -99,7 +113,7 @@ class TableView(BaseModel):
     fields: list[FieldView]
 
     @classmethod
-    def from_summary(cls, summary: TableSummary) -> "TableView":
+    def from_summary(cls, summary: "TableSummary") -> "TableView":
         table, last = summary.table, summary.table.last_sync
         return cls(
             id=table.table_id,
@@ -113,6 +127,8 @@ class TableView(BaseModel):
 
 
 class TablesView(BaseModel):
+    model_config = BUILT_ON_FIRST_USE
+
     tables: list[TableView]
 
 

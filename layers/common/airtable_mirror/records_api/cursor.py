@@ -20,18 +20,23 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from airtable_mirror.records_api.errors import InvalidQueryError
+from airtable_mirror.records_api.query import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from airtable_mirror.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 CursorOrder = Literal["created", "changed"]
 
 CURSOR_VERSION = 1
 MAC_BYTES = 16
-MAX_CURSOR_LENGTH = 2048
 MAX_KEY_PART_LENGTH = 512
 MIN_SIGNING_KEY_BYTES = 16
 SECRET_CACHE_SECONDS = 300
@@ -39,7 +44,6 @@ SECRET_CACHE_SECONDS = 300
 DEVELOPMENT_SIGNING_KEY = "airtable-mirror-development-cursor-key-not-for-deployments"
 
 _DOMAIN = b"airtable-mirror/records-cursor"
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 _TOKEN = re.compile(CURSOR_PATTERN)
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 _TABLE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -48,8 +52,7 @@ _CODES_BY_ORDER = {order: code for code, order in _ORDER_CODES.items()}
 _FIELDS = {"v", "t", "o", "d", "f", "k"}
 
 
-@dataclass(frozen=True)
-class CursorPosition:
+class CursorPosition(NamedTuple):
     table_id: str
     order: CursorOrder
     descending: bool
@@ -135,21 +138,56 @@ def _position(document: object) -> CursorPosition:
     )
 
 
-def make_signing_key_provider(secret_name: str | None, local_key: str | None) -> Callable[[], bytes]:
-    """The key, from Secrets Manager (cached by powertools Parameters) when a secret is named, else
-    the local key or the development default."""
+def make_signing_key_provider(
+    secret_name: str | None,
+    local_key: str | None,
+    secrets_client: "Callable[[], SecretsManagerClient] | None" = None,
+) -> Callable[[], bytes]:
+    """The key, from Secrets Manager when a secret is named (read with `secrets_client()`, cached
+    SECRET_CACHE_SECONDS), else the local key or the development default."""
     if secret_name:
-
-        def from_secrets_manager() -> bytes:
-            from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - AWS only, and slow
-
-            value = parameters.get_secret(secret_name, max_age=SECRET_CACHE_SECONDS)
-            key = value if isinstance(value, bytes) else str(value).encode("utf-8")
-            return _checked_key(key.strip(), "the cursor signing secret")
-
-        return from_secrets_manager
+        if secrets_client is None:
+            raise ConfigurationError("the cursor signing secret is named but no Secrets Manager client given")
+        return SecretSigningKey(secret_name, secrets_client)
     key = _checked_key((local_key or DEVELOPMENT_SIGNING_KEY).encode("utf-8"), "CURSOR_SIGNING_KEY")
     return lambda: key
+
+
+class SecretSigningKey:
+    """The signing key kept in a Secrets Manager secret, read again after SECRET_CACHE_SECONDS so that
+    a rotation is picked up.
+
+    The client comes from the composition root: it shares the botocore session of the function's
+    DynamoDB client, so its creation does not parse botocore's endpoint data a second time (a
+    separate session, as powertools Parameters makes, costs about 100 ms on the first page).
+    """
+
+    def __init__(
+        self,
+        secret_name: str,
+        client: "Callable[[], SecretsManagerClient]",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._secret_name = secret_name
+        self._client = client
+        self._clock = clock
+        self._key: bytes | None = None
+        self._read_at = 0.0
+
+    def __call__(self) -> bytes:
+        now = self._clock()
+        if self._key is None or now - self._read_at >= SECRET_CACHE_SECONDS:
+            self._key = _checked_key(self._read().strip(), "the cursor signing secret")
+            self._read_at = now
+        return self._key
+
+    def _read(self) -> bytes:
+        try:
+            answer = self._client().get_secret_value(SecretId=self._secret_name)
+        except (ClientError, BotoCoreError) as error:
+            raise ConfigurationError(f"the cursor signing secret cannot be read: {error}") from error
+        text = answer.get("SecretString")
+        return text.encode("utf-8") if text is not None else answer.get("SecretBinary", b"")
 
 
 def _checked_key(key: bytes, source: str) -> bytes:

@@ -17,7 +17,7 @@ Filters are combined with AND. The created-time range is not a filter: it narrow
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from airtable_mirror.records_api.errors import InvalidQueryError
@@ -35,8 +35,7 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _OBJECT_KEYS = ("id", "name", "email")
 
 
-@dataclass(frozen=True)
-class FieldFilter:
+class FieldFilter(NamedTuple):
     field_id: str
     field_name: str
     field_type: str

@@ -21,13 +21,22 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from airtable_mirror.records_api.cursor import CursorCodec, CursorPosition
 from airtable_mirror.records_api.errors import InvalidQueryError, RecordNotFoundError, TableNotFoundError
 from airtable_mirror.records_api.filters import FieldFilter
+from airtable_mirror.records_api.query import (
+    CONTROL_CHARACTERS,
+    EXAMINE_FACTOR,
+    MAX_LIMIT,
+    MAX_SKIP,
+    MAX_TABLE_REFERENCE_LENGTH,
+    RECORD_ID_PATTERN,
+    RecordQuery,
+)
 from airtable_mirror.repository.attribute_values import JsonValue
 from airtable_mirror.repository.keys import (
     INDEX_SORT_KEYS,
@@ -47,40 +56,16 @@ if TYPE_CHECKING:
 
     type IndexKey = dict[str, AttributeValueTypeDef]
 
-SortBy = Literal["created_at", "changed_at"]
-SortOrder = Literal["asc", "desc"]
 SORT_ORDERS: dict[str, Literal["created", "changed"]] = {"created_at": "created", "changed_at": "changed"}
-
-MAX_LIMIT = 100
-MAX_SKIP = 1000
-EXAMINE_FACTOR = 5
 MAX_ROUNDS = 8
-MAX_TABLE_REFERENCE_LENGTH = 255
 
-RECORD_ID_PATTERN = r"^rec[A-Za-z0-9]{14}$"
 _RECORD_ID = re.compile(RECORD_ID_PATTERN)
-_CONTROLS = r"\x00-\x1f\x7f-\x9f"
-_CONTROL_CHARACTERS = re.compile(f"[{_CONTROLS}]")
-# What resolve_table accepts, for the API to declare: no control character, not only white space
-TABLE_REFERENCE_PATTERN = f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$"
+_CONTROL_CHARACTERS = re.compile(f"[{CONTROL_CHARACTERS}]")
 _EARLIEST = "0001-01-01T00:00:00.000Z"
 _LATEST = "9999-12-31T23:59:59.999Z"
 
 
-@dataclass(frozen=True)
-class RecordQuery:
-    limit: int = MAX_LIMIT
-    sort_by: SortBy = "created_at"
-    sort_order: SortOrder = "asc"
-    skip: int = 0
-    cursor: str | None = None
-    filters: Mapping[str, str] = field(default_factory=dict)
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NamedRecord:
+class NamedRecord(NamedTuple):
     """A record with its fields keyed by their current names."""
 
     record_id: str
@@ -93,16 +78,14 @@ class NamedRecord:
     version: int
 
 
-@dataclass(frozen=True)
-class RecordListing:
+class RecordListing(NamedTuple):
     table: StoredTable
     records: list[NamedRecord]
     next_cursor: str | None
     examined: int  # index entries read for this page (and its skip)
 
 
-@dataclass(frozen=True)
-class TableSummary:
+class TableSummary(NamedTuple):
     table: StoredTable
     record_count: int | None  # live records at the end of the last sync; None without a clean one
 

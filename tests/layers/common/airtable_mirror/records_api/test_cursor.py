@@ -2,20 +2,28 @@
 
 import base64
 import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+import boto3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airtable_mirror.records_api.cursor import (
     DEVELOPMENT_SIGNING_KEY,
-    MAX_CURSOR_LENGTH,
+    SECRET_CACHE_SECONDS,
     CursorCodec,
     CursorPosition,
+    SecretSigningKey,
     make_signing_key_provider,
 )
 from airtable_mirror.records_api.errors import InvalidQueryError
+from airtable_mirror.records_api.query import MAX_CURSOR_LENGTH
 from airtable_mirror.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 BASE_ID = "appTestBase000001"
 KEY = b"k" * 32
@@ -123,20 +131,74 @@ def test_the_local_key_or_the_development_default_signs() -> None:
         make_signing_key_provider(None, "short")
 
 
-def test_in_aws_the_key_comes_from_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from aws_lambda_powertools.utilities import parameters
+SECRET_NAME = "airtable-mirror/cursor-signing"
+SECRET = "generated-secret-of-sixty-four-characters-0123456789abcdefghijkl"
 
-    asked: list[tuple[str, int | None]] = []
 
-    def get_secret(name: str, max_age: int | None = None) -> str:
-        asked.append((name, max_age))
-        return "generated-secret-of-sixty-four-characters-0123456789abcdefghijkl\n"
+@pytest.fixture
+def secrets(aws_credentials: None) -> Iterator["SecretsManagerClient"]:
+    from moto import mock_aws
 
-    monkeypatch.setattr(parameters, "get_secret", get_secret)
-    provider = make_signing_key_provider("arn:aws:secretsmanager:us-east-1:1:secret:cursor", None)
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
 
-    assert provider() == b"generated-secret-of-sixty-four-characters-0123456789abcdefghijkl"
-    assert asked == [("arn:aws:secretsmanager:us-east-1:1:secret:cursor", 300)]
-    monkeypatch.setattr(parameters, "get_secret", lambda name, max_age=None: "short")
-    with pytest.raises(ConfigurationError):
-        provider()
+
+class CountingClient:
+    """The Secrets Manager client the composition root would hand over, counting the reads."""
+
+    def __init__(self, client: "SecretsManagerClient") -> None:
+        self.client = client
+        self.created = 0
+
+    def __call__(self) -> "SecretsManagerClient":
+        self.created += 1
+        return self.client
+
+
+def test_in_aws_the_key_comes_from_the_secret_read_through_the_given_client(
+    secrets: "SecretsManagerClient",
+) -> None:
+    secrets.create_secret(Name=SECRET_NAME, SecretString=SECRET + "\n")
+    client = CountingClient(secrets)
+    provider = make_signing_key_provider(SECRET_NAME, "a local key that is ignored", secrets_client=client)
+
+    assert client.created == 0, "no client is made before a cursor needs the key"
+    assert provider() == SECRET.encode()
+    assert provider() == SECRET.encode()
+    assert client.created == 1, "the key is read once, then kept"
+
+
+def test_a_binary_secret_is_used_as_its_bytes(secrets: "SecretsManagerClient") -> None:
+    secrets.create_secret(Name=SECRET_NAME, SecretBinary=b"\x00\x01binary-key-of-some-length\xff")
+
+    assert make_signing_key_provider(SECRET_NAME, None, secrets_client=lambda: secrets)() == (
+        b"\x00\x01binary-key-of-some-length\xff"
+    )
+
+
+def test_the_secret_is_read_again_after_the_cache_time_so_a_rotation_is_picked_up(
+    secrets: "SecretsManagerClient",
+) -> None:
+    secrets.create_secret(Name=SECRET_NAME, SecretString=SECRET)
+    now = [1000.0]
+    key = SecretSigningKey(SECRET_NAME, lambda: secrets, clock=lambda: now[0])
+    assert key() == SECRET.encode()
+    secrets.put_secret_value(SecretId=SECRET_NAME, SecretString="the-rotated-secret-value-0123456789")
+
+    now[0] += SECRET_CACHE_SECONDS - 1
+    assert key() == SECRET.encode()
+    now[0] += 1
+    assert key() == b"the-rotated-secret-value-0123456789"
+
+
+def test_a_short_or_unreadable_secret_is_a_configuration_error_not_a_key(
+    secrets: "SecretsManagerClient",
+) -> None:
+    secrets.create_secret(Name=SECRET_NAME, SecretString="short")
+
+    with pytest.raises(ConfigurationError, match="at least 16 bytes"):
+        make_signing_key_provider(SECRET_NAME, None, secrets_client=lambda: secrets)()
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        make_signing_key_provider("no-such-secret", None, secrets_client=lambda: secrets)()
+    with pytest.raises(ConfigurationError, match="no Secrets Manager client"):
+        make_signing_key_provider(SECRET_NAME, None)

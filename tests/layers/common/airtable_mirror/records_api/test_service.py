@@ -2,23 +2,14 @@
 skip, names from the schema, tables, and every refusal."""
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from airtable_mirror.records_api.errors import InvalidQueryError, RecordNotFoundError, TableNotFoundError
-from airtable_mirror.records_api.service import (
-    EXAMINE_FACTOR,
-    MAX_ROUNDS,
-    MAX_SKIP,
-    RecordListing,
-    RecordQuery,
-    RecordsQueryService,
-    SortBy,
-    SortOrder,
-)
+from airtable_mirror.records_api.query import EXAMINE_FACTOR, MAX_SKIP, RecordQuery, SortBy, SortOrder
+from airtable_mirror.records_api.service import MAX_ROUNDS, RecordListing, RecordsQueryService
 from airtable_mirror.repository.table_schemas import StoredField
 from tests.layers.common.airtable_mirror.records_api.mirror_data import (
     FIELDS,
@@ -71,7 +62,7 @@ def walk(
     pages: list[RecordListing] = []
     cursor: str | None = None
     while True:
-        pages.append(mirror.service.list_records(table, replace(query, cursor=cursor)))
+        pages.append(mirror.service.list_records(table, query._replace(cursor=cursor)))
         cursor = pages[-1].next_cursor
         if cursor is None:
             return [rid for page in pages for rid in ids(page.records)], pages

@@ -4,7 +4,7 @@ from functools import partial
 
 import pytest
 
-from airtable_mirror.records_api.service import RecordQuery
+from airtable_mirror.records_api.query import RecordQuery
 from tests.layers.common.airtable_mirror.records_api.mirror_data import fill
 from tests.support.dynamodb import DynamoTable
 from tests.support.read_units import ReadUnitMeter

@@ -1,0 +1,66 @@
+"""What a cold start of the records function loads: its import leaves out whatever a request does not
+need, and the first data request loads the rest. (The time it takes is `make bench`'s to show.)"""
+
+import json
+import os
+import subprocess
+import sys
+from importlib import import_module
+from pathlib import Path
+
+from airtable_mirror import repository
+
+ROOT = Path(__file__).resolve().parents[3]
+
+NOT_LOADED_BY_THE_IMPORT = (
+    "airtable_mirror.airtable",  # the function never calls Airtable
+    "airtable_mirror.sync",
+    "airtable_mirror.webhooks",
+    "airtable_mirror.repository.sync_runs",
+    "airtable_mirror.repository.rate_slots",
+    "airtable_mirror.repository.webhooks",
+    "airtable_mirror.records_api.service",  # loads with the first request that reads the mirror
+    "airtable_mirror.repository.records",
+    "aws_lambda_powertools.event_handler.openapi.models",  # loads with the first /docs request
+    "aws_lambda_powertools.utilities.parameters",  # the cursor secret is read with the shared client
+    "aws_xray_sdk",
+)
+
+
+def modules_loaded_by(statement: str) -> set[str]:
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT)]),
+        POWERTOOLS_SERVICE_NAME="airtable-mirror",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return set(loaded)
+
+
+def test_importing_the_handler_leaves_out_what_no_request_or_only_a_data_request_needs() -> None:
+    loaded = modules_loaded_by("import functions.records.app")
+
+    assert "functions.records.app" in loaded
+    unexpected = {name for name in NOT_LOADED_BY_THE_IMPORT if name in loaded}
+    assert not unexpected, f"importing the records handler loads {sorted(unexpected)}"
+
+
+def test_the_repository_package_loads_each_name_from_its_module_on_first_use() -> None:
+    loaded = modules_loaded_by("from airtable_mirror.repository import RecordRepository")
+
+    assert {"airtable_mirror.repository.records", "airtable_mirror.repository.models"} <= loaded
+    assert not {"airtable_mirror.repository.sync_runs", "airtable_mirror.repository.rate_slots"} & loaded
+
+
+def test_every_public_name_of_the_repository_package_resolves_to_its_definition() -> None:
+    module_of = repository._MODULE_OF
+
+    assert sorted(module_of) == sorted(repository.__all__)
+    for name, module in module_of.items():
+        defined = getattr(import_module(f"airtable_mirror.repository.{module}"), name)
+        assert getattr(repository, name) is defined, name
+    assert set(repository.__all__) <= set(dir(repository))
