@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 PORT ?= 8111
 TOKEN ?=
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: help install install-sam test unit lint format emulator dev clean bench
 

@@ -444,6 +444,8 @@ def interpreter_environment(extra: dict[str, str] | None = None) -> dict[str, st
         PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT / "layers" / "common"), str(PROJECT_ROOT)]),
         PYTHONDONTWRITEBYTECODE="1",
         POWERTOOLS_SERVICE_NAME="airtable-mirror",
+        # As template.yaml's Globals set it for every function (the floor builds no model: no effect)
+        PYDANTIC_DISABLE_PLUGINS="__all__",
     )
     environment.update(extra or {})
     return environment
