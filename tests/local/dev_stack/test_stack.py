@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,10 +34,10 @@ from dev_stack.stack import (
     what_to_try,
 )
 from dev_stack.template import load_stack, resolve_environment
+from tests.e2e.support import running_stack as start_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = PROJECT_ROOT / "template.yaml"
-START_TIMEOUT_SECONDS = 180.0
 EMULATED = AirtableTarget(
     "http://127.0.0.1:8111",
     "patEmulatorLocalToken.0000",
@@ -223,45 +222,9 @@ def test_a_start_that_fails_half_way_stops_everything_it_started(tmp_path: Path)
 
 @pytest.fixture
 def running_stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, Any], Path]]:
-    data_dir = tmp_path / "local-data"
-    log_path = tmp_path / "dev-stack.log"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "AIRTABLE_", "POWERTOOLS_", "MIRROR_", "DYNAMODB_"))
-    }
-    environment["PYTHONPATH"] = os.pathsep.join(
-        str(PROJECT_ROOT / part) for part in ("layers/common", "local", ".")
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "dev_stack",
-        "--port",
-        "0",
-        "--function-url-port",
-        "0",
-        "--emulator-port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        ready_file = data_dir / READY_FILE
-        while not ready_file.exists():
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.2)
-        yield process, json.loads(ready_file.read_text()), log_path
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    with start_stack(tmp_path / "local-data") as running:
+        ready = json.loads((running.data_dir / READY_FILE).read_text())
+        yield running.process, ready, running.log_path
 
 
 def test_the_whole_stack_serves_the_api_after_the_first_sync_and_stops_on_ctrl_c(

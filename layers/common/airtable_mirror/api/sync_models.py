@@ -1,6 +1,6 @@
 """What the sync API answers with."""
 
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
@@ -27,40 +27,6 @@ class RunFailureView(BaseModel):
     reason: str
 
 
-class SyncRunView(BaseModel):
-    run_id: str
-    table_id: str
-    table_name: str
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    created_at: str
-    started_at: str | None = None
-    finished_at: str | None = None
-    counts: RunCountsView
-    failures: list[RunFailureView] = Field(default_factory=list, description="records not stored (first 100)")
-    failures_total: int = 0
-    error: str | None = Field(default=None, description="why the run failed as a whole")
-
-    @classmethod
-    def from_report(cls, report: RunReport) -> "SyncRunView":
-        return cls.from_run(report.run, RunCountsView.model_validate(report.counts.as_dict()))
-
-    @classmethod
-    def from_run(cls, run: SyncRun, counts: RunCountsView | None = None) -> "SyncRunView":
-        return cls(
-            run_id=run.run_id,
-            table_id=run.table_id,
-            table_name=run.table_name,
-            status=run.status,
-            created_at=run.created_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            counts=counts or RunCountsView.model_validate({name: 0 for name in RunCountsView.model_fields}),
-            failures=[RunFailureView(record_id=f.record_id, reason=f.reason) for f in run.failures],
-            failures_total=run.failures_total,
-            error=run.error,
-        )
-
-
 class SyncRunSummaryView(BaseModel):
     """A run as GET /sync/runs lists it: its failures are on GET /sync/runs/{run_id}."""
 
@@ -76,20 +42,38 @@ class SyncRunSummaryView(BaseModel):
     error: str | None = Field(default=None, description="why the run failed as a whole")
 
     @classmethod
-    def from_report(cls, report: RunReport) -> "SyncRunSummaryView":
-        run = report.run
-        return cls(
-            run_id=run.run_id,
-            table_id=run.table_id,
-            table_name=run.table_name,
-            status=run.status,
-            created_at=run.created_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            counts=RunCountsView.model_validate(report.counts.as_dict()),
-            failures_total=run.failures_total,
-            error=run.error,
-        )
+    def from_report(cls, report: RunReport) -> Self:
+        return cls.from_run(report.run, RunCountsView.model_validate(report.counts.as_dict()))
+
+    @classmethod
+    def from_run(cls, run: SyncRun, counts: RunCountsView | None = None) -> Self:
+        return cls.model_validate(cls._fields_of(run, counts))
+
+    @staticmethod
+    def _fields_of(run: SyncRun, counts: RunCountsView | None) -> dict[str, Any]:
+        return {
+            "run_id": run.run_id,
+            "table_id": run.table_id,
+            "table_name": run.table_name,
+            "status": run.status,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "counts": counts or RunCountsView.model_validate(dict.fromkeys(RunCountsView.model_fields, 0)),
+            "failures_total": run.failures_total,
+            "error": run.error,
+        }
+
+
+class SyncRunView(SyncRunSummaryView):
+    """A run with the records it could not store (GET /sync/runs/{run_id}, POST /sync/{table})."""
+
+    failures: list[RunFailureView] = Field(default_factory=list, description="records not stored (first 100)")
+
+    @classmethod
+    def from_run(cls, run: SyncRun, counts: RunCountsView | None = None) -> Self:
+        failures = [RunFailureView(record_id=f.record_id, reason=f.reason) for f in run.failures]
+        return cls.model_validate(cls._fields_of(run, counts) | {"failures": failures})
 
 
 class SyncRunsView(BaseModel):
