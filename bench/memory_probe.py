@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.mirror import PacerKind, build_mirror, timed_sync
+from bench.mirror import PacerKind, build_mirror, record_write_client, timed_sync
 from tests.support.dynamodb import dynamodb_client
 
 
@@ -70,6 +70,7 @@ def peak_rss() -> tuple[int, str]:
 
 def run_probe(spec: ProbeSpec) -> ProbeResult:
     dynamodb = dynamodb_client(spec.dynamodb_endpoint)
+    record_writes = record_write_client(spec.dynamodb_endpoint)
     stack = build_mirror(
         base_id=spec.base_id,
         api_url=spec.api_url,
@@ -79,6 +80,7 @@ def run_probe(spec: ProbeSpec) -> ProbeResult:
         requests_per_second=spec.requests_per_second,
         rate_limit_penalty_seconds=spec.rate_limit_penalty_seconds,
         pacer_kind=spec.pacer_kind,
+        record_writes=record_writes,
     )
     if spec.trace_python_heap:
         tracemalloc.start()

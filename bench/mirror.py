@@ -2,7 +2,8 @@
 
 The Airtable client paces itself with the DynamoDB-backed `DynamoPacer` that the deployed functions
 share, at its default safety margin; `LocalPacer` (in-process) can be chosen instead to see what the
-shared pacer costs.
+shared pacer costs. Record writes go through a second client without botocore's parameter
+validation, as `runtime.sync_engine` builds it.
 """
 
 import threading
@@ -11,8 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import boto3
+from botocore.config import Config
+
 from airtable_mirror.airtable import AirtableClient, LocalPacer, Pacer
-from airtable_mirror.repository import DynamoPacer, RecordRepository, SyncRunRepository
+from airtable_mirror.repository import Checkpoint, DynamoPacer, RecordRepository, SyncRunRepository
 from airtable_mirror.repository.rate_slots import DEFAULT_SAFETY_MARGIN, slot_interval_ms
 from airtable_mirror.repository.table_schemas import TableSchemaRepository
 from airtable_mirror.run_queue import RunMessage
@@ -75,27 +79,53 @@ class MeteredPacer:
         return figures
 
 
-class SweepTimingRecords(RecordRepository):
-    """The record repository, timing the sweep: in a sync, the walk through the table's index keys
-    (`iter_table_keys`) is the sweep's loop, so the generator's lifetime is the sweep's duration."""
+class WalkCountingRecords(RecordRepository):
+    """The record repository, counting its index walks (`iter_table_keys`): the sync engine walks the
+    index a page at a time while the listing runs, and again after it only when a record is to be
+    tombstoned."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._sweep_lock = threading.Lock()
-        self._sweep_seconds = 0.0
+        self._walk_lock = threading.Lock()
+        self._walks = 0
 
     def iter_table_keys(self, base_id: str, table_id: str, page_size: int = 500) -> Iterator[tuple[str, int]]:
-        started = time.perf_counter()
-        try:
-            yield from super().iter_table_keys(base_id, table_id, page_size)
-        finally:
-            with self._sweep_lock:
-                self._sweep_seconds += time.perf_counter() - started
+        with self._walk_lock:
+            self._walks += 1
+        return super().iter_table_keys(base_id, table_id, page_size)
 
-    def take_sweep_seconds(self) -> float:
-        with self._sweep_lock:
-            seconds, self._sweep_seconds = self._sweep_seconds, 0.0
-        return seconds
+    def take_walks(self) -> int:
+        """Index walks begun since the last call."""
+        with self._walk_lock:
+            walks, self._walks = self._walks, 0
+        return walks
+
+
+class TailTimingRuns(SyncRunRepository):
+    """The sync run repository, noting when the last checkpoint of a run was saved and when the run
+    finished: the time between is the run's tail (the sweep, the run's and the table's items)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_checkpoint_at: float | None = None
+        self._finished_at: float | None = None
+
+    def save_checkpoint(self, base_id: str, run_id: str, checkpoint: Checkpoint) -> None:
+        super().save_checkpoint(base_id, run_id, checkpoint)
+        self._last_checkpoint_at = time.perf_counter()
+
+    def finish_run(self, *args: Any, **kwargs: Any) -> bool:
+        finished = super().finish_run(*args, **kwargs)
+        self._finished_at = time.perf_counter()
+        return finished
+
+    def take_tail_seconds(self) -> float | None:
+        """Seconds from the last checkpoint to the finish of the last run, if both happened."""
+        last, finished = self._last_checkpoint_at, self._finished_at
+        self._last_checkpoint_at = self._finished_at = None
+        if last is None or finished is None:
+            return None
+        return finished - last
 
 
 @dataclass
@@ -103,8 +133,8 @@ class MirrorStack:
     base_id: str
     pacer: MeteredPacer
     client: AirtableClient
-    records: SweepTimingRecords
-    runs: SyncRunRepository
+    records: WalkCountingRecords
+    runs: TailTimingRuns
     engine: SyncEngine
     service: SyncService
 
@@ -119,6 +149,24 @@ class TimedSync:
     start_seconds: float  # starting the run: the schema request, the table schema and run items
 
 
+def record_write_client(endpoint_url: str, max_pool_connections: int = 16) -> "DynamoDBClient":
+    """A client of the local DynamoDB for record writes, without botocore's parameter validation."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - dummy credentials for dynalite
+        aws_session_token="testing",  # noqa: S106
+        region_name="us-east-1",
+    )
+    config = Config(
+        parameter_validation=False,
+        max_pool_connections=max_pool_connections,
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    return session.client("dynamodb", endpoint_url=endpoint_url, config=config)
+
+
 def build_mirror(
     *,
     base_id: str,
@@ -129,7 +177,9 @@ def build_mirror(
     requests_per_second: float,
     rate_limit_penalty_seconds: float,
     pacer_kind: PacerKind = "dynamo",
+    record_writes: "DynamoDBClient | None" = None,
 ) -> MirrorStack:
+    """The sync stack on `dynamodb`; record writes through `record_writes` when given."""
     inner: Pacer
     if pacer_kind == "dynamo":
         inner = DynamoPacer(dynamodb, table_name, base_id, requests_per_second=requests_per_second)
@@ -143,8 +193,8 @@ def build_mirror(
         pacer=pacer,
         rate_limit_penalty_seconds=rate_limit_penalty_seconds,
     )
-    records = SweepTimingRecords(dynamodb, table_name)
-    runs = SyncRunRepository(dynamodb, table_name)
+    records = WalkCountingRecords(dynamodb, table_name, record_write_client=record_writes)
+    runs = TailTimingRuns(dynamodb, table_name)
     schemas = TableSchemaRepository(dynamodb, table_name)
     return MirrorStack(
         base_id=base_id,

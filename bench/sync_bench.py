@@ -14,8 +14,20 @@
    peak RSS, and with `--heap-trace` the tracemalloc peak too; the rate limits are scaled up for these,
    since they measure memory, not pacing.
 
-For airtable-mirror the output also says where its time went: how long the page fetcher waited for
-rate slots (most of the run when Airtable's limit is what paces it) and how long the sweep took.
+What stands in for what. Airtable and DynamoDB are other machines: neither spends this machine's CPU
+nor holds the syncing process's GIL. So the emulator runs in a process of its own (in the syncing
+process it took about 4 % of that process's CPU and delayed its requests by its GIL), and dynalite
+keeps its tables in memory (`--dynalite memory`, the default): on disk (LevelDB) it spends more CPU
+per write, CPU that DynamoDB would never take from the client. dynalite still parses, checks and
+indexes every request on one of this machine's cores, which DynamoDB does not, so the first copy's
+throughput here is a floor for what the engine does against DynamoDB. airtable-mirror's full sync
+is also run on the other storage and printed beside it, to show how much the choice matters.
+
+For airtable-mirror the output also says where its time went: the CPU per record of this process and
+of dynalite, how long the page fetcher waited for rate slots (most of the run when Airtable's limit is
+what paces it), the run's tail after its last page (the sweep), how close together the emulator saw
+the closest `limit + 1` requests (the pacing margin actually left), and the machine's load average at
+the start and the end: a first copy is CPU-bound here, so a loaded machine makes it slower.
 
 The report is the output; the exit code is 0 even when a target is missed (misses are printed loudly).
 """
@@ -26,13 +38,16 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -42,10 +57,26 @@ from airtable_emulator.settings import EmulatorSettings
 from airtable_mirror.repository import RecordRepository
 from bench.baselines import CopyOutcome, naive_copy, pyairtable_copy
 from bench.memory_probe import ProbeResult, ProbeSpec
-from bench.mirror import PACER_KINDS, PacerKind, build_mirror, request_interval_seconds, timed_sync
+from bench.mirror import (
+    PACER_KINDS,
+    PacerKind,
+    build_mirror,
+    record_write_client,
+    request_interval_seconds,
+    timed_sync,
+)
 from bench.write_units import WriteUnitMeter, WriteUnits
 from tests.layers.common.airtable_mirror.sync.harness import ITEMS_TABLE, random_fields
-from tests.support.dynamodb import PROJECT_ROOT, TEST_REGION, DynaliteServer, DynamoTable, dynalite_table
+from tests.support.dynamodb import (
+    DYNALITE_SCRIPT,
+    PROJECT_ROOT,
+    TEST_REGION,
+    DynaliteServer,
+    DynaliteUnavailableError,
+    DynamoTable,
+    dynalite_table,
+    free_loopback_port,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -68,6 +99,9 @@ FULL = "full sync"
 RESYNC = "re-sync"
 
 Progress = Callable[[str], None]
+DynaliteStorage = Literal["memory", "disk"]
+DYNALITE_STORAGES: tuple[DynaliteStorage, ...] = ("memory", "disk")
+STORAGE_NAMES = {"memory": "in-memory dynalite", "disk": "on-disk dynalite (LevelDB)"}
 
 
 class BenchError(RuntimeError):
@@ -87,6 +121,8 @@ class BenchConfig:
     memory_client_rate: float = 150.0
     memory_penalty_seconds: float = 1.0
     trace_python_heap: bool = False  # one more process per size, and tracing slows the sync about 2x
+    dynalite_storage: DynaliteStorage = "memory"  # where every pass's tables live (see the docstring)
+    compare_storage: bool = True  # also run airtable-mirror's full sync on the other storage
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -102,6 +138,10 @@ class BenchConfig:
                 raise ValueError(f"{name} must be zero or positive, got {getattr(self, name)!r}")
         if self.pacer_kind not in PACER_KINDS:
             raise ValueError(f"pacer_kind must be one of {PACER_KINDS}, got {self.pacer_kind!r}")
+        if self.dynalite_storage not in DYNALITE_STORAGES:
+            raise ValueError(
+                f"dynalite_storage must be one of {DYNALITE_STORAGES}, got {self.dynalite_storage!r}"
+            )
 
     @classmethod
     def quick(cls, **overrides: Any) -> "BenchConfig":
@@ -129,6 +169,10 @@ class BenchConfig:
         )
 
     @property
+    def other_storage(self) -> DynaliteStorage:
+        return "disk" if self.dynalite_storage == "memory" else "memory"
+
+    @property
     def ceiling_records_per_second(self) -> float:
         return self.emulator_rate * PAGE_SIZE
 
@@ -151,14 +195,24 @@ class PassResult:
     mirror_records: int  # live records in the table afterwards (by_created index)
     pages: int
     failure: str | None = None
+    dynalite_storage: DynaliteStorage = "memory"
+    python_cpu_seconds: float | None = None  # this process (the sync, or the baseline, and the emulator)
+    dynalite_cpu_seconds: float | None = None  # the dynalite process
     airtable_requests: int | None = None  # known for airtable-mirror only (its client counts them)
     pacer_wait_seconds: float | None = None  # airtable-mirror: time the page fetcher spent in acquire()
-    sweep_seconds: float | None = None  # airtable-mirror: the sweep after the last page
     start_seconds: float | None = None  # airtable-mirror: starting the run (schema request, run item)
+    tail_seconds: float | None = None  # airtable-mirror: last checkpoint to finished run (the sweep)
+    index_walks: int | None = None  # airtable-mirror: walks of the table's index (sweep)
+    closest_request_span: float | None = None  # airtable-mirror: least seconds over `limit + 1` requests
 
     @property
     def records_per_second(self) -> float:
         return self.records_synced / self.seconds if self.seconds > 0 else 0.0
+
+    def cpu_ms_per_record(self, seconds: float | None) -> str:
+        if seconds is None or self.records_synced == 0:
+            return "-"
+        return f"{1000 * seconds / self.records_synced:.2f}"
 
 
 @dataclass(frozen=True)
@@ -176,18 +230,31 @@ class TargetCheck:
     passed: bool
 
 
+@dataclass(frozen=True)
+class MachineLoad:
+    cores: int
+    load_at_start: tuple[float, float, float]  # os.getloadavg(): 1, 5 and 15 minutes
+    load_at_end: tuple[float, float, float]
+
+
 @dataclass
 class BenchReport:
     config: BenchConfig
     passes: list[PassResult]
     memory: list[MemoryResult] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    machine: MachineLoad | None = None
 
-    def find(self, approach: str, sync: str) -> PassResult:
+    def find(self, approach: str, sync: str, storage: DynaliteStorage | None = None) -> PassResult:
+        """The pass on the benchmark's own storage, unless `storage` names the other one."""
+        wanted = storage or self.config.dynalite_storage
         for result in self.passes:
-            if result.approach == approach and result.sync == sync:
+            if result.approach == approach and result.sync == sync and result.dynalite_storage == wanted:
                 return result
-        raise KeyError(f"no {sync} pass of {approach}")
+        raise KeyError(f"no {sync} pass of {approach} on {wanted} dynalite")
+
+    def main_passes(self) -> list[PassResult]:
+        return [result for result in self.passes if result.dynalite_storage == self.config.dynalite_storage]
 
     def checks(self) -> list[TargetCheck]:
         return _target_checks(self)
@@ -208,6 +275,7 @@ class BenchReport:
             "memory": [asdict(result) for result in self.memory],
             "checks": [asdict(check) for check in self.checks()],
             "elapsed_seconds": self.elapsed_seconds,
+            "machine": asdict(self.machine) if self.machine is not None else None,
         }
 
 
@@ -217,62 +285,287 @@ class BenchReport:
 def run_benchmark(
     config: BenchConfig, *, dynalite: DynaliteServer | None = None, progress: Progress | None = None
 ) -> BenchReport:
-    """Every measurement of the report; starts (and stops) dynalite unless one is given."""
+    """Every measurement of the report; starts (and stops) dynalite unless one is given (which must
+    keep its tables as `config.dynalite_storage` says)."""
     say = progress or _say
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
+    say(f"load average at start: {_load_text(load_at_start)} on {os.cpu_count()} cores")
     with contextlib.ExitStack() as resources:
-        server = dynalite if dynalite is not None else resources.enter_context(DynaliteServer())
+        server = (
+            dynalite
+            if dynalite is not None
+            else resources.enter_context(start_dynalite(config.dynalite_storage))
+        )
         passes = _throughput_passes(config, server, say)
         memory = _memory_probes(config, server, say)
-    return BenchReport(config, passes, memory, time.perf_counter() - started)
+    load_at_end = os.getloadavg()
+    say(f"load average at end: {_load_text(load_at_end)}")
+    machine = MachineLoad(os.cpu_count() or 0, load_at_start, load_at_end)
+    return BenchReport(config, passes, memory, time.perf_counter() - started, machine)
 
 
-@dataclass(frozen=True)
-class _Source:
-    emulator: Emulator
-    base_id: str
-    table_id: str
+class InMemoryDynalite(DynaliteServer):
+    """dynalite without `--path`: tables in memory (memdown) instead of LevelDB files."""
+
+    def start(self) -> "InMemoryDynalite":
+        node = shutil.which("node")
+        if node is None:
+            raise DynaliteUnavailableError("node is not on PATH (dynalite needs Node.js 20+)")
+        if not DYNALITE_SCRIPT.exists():
+            raise DynaliteUnavailableError(f"{DYNALITE_SCRIPT} is missing (make node_modules/.installed)")
+        self._data_dir = Path(tempfile.mkdtemp(prefix="dynalite-memory-"))  # its log only
+        self._log_path = self._data_dir / "dynalite.log"
+        self.port = free_loopback_port()
+        command = [node, str(DYNALITE_SCRIPT), "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"]
+        with self._log_path.open("wb") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - node and dynalite, with arguments we built
+                command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_until_listening()
+        return self
+
+
+def start_dynalite(storage: DynaliteStorage) -> DynaliteServer:
+    """A dynalite server keeping its tables in memory or on disk, not started yet."""
+    return InMemoryDynalite() if storage == "memory" else DynaliteServer()
+
+
+def _dynalite_cpu_seconds(server: DynaliteServer) -> float | None:
+    """CPU time (user + system) the dynalite process has used, from /proc; None where unknown."""
+    process = getattr(server, "_process", None)
+    if process is None:
+        return None
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class _CpuUse:
+    python_seconds: float | None = None
+    dynalite_seconds: float | None = None
 
 
 @contextlib.contextmanager
-def _loaded_emulator(
-    records: int, *, requests_per_second: float, penalty_seconds: float, seed: int
-) -> Iterator[_Source]:
+def _cpu_use(server: DynaliteServer) -> Iterator[_CpuUse]:
+    """CPU seconds this process and the dynalite process use inside the block."""
+    use = _CpuUse()
+    python_before, dynalite_before = time.process_time(), _dynalite_cpu_seconds(server)
+    yield use
+    dynalite_after = _dynalite_cpu_seconds(server)
+    use.python_seconds = time.process_time() - python_before
+    if dynalite_before is not None and dynalite_after is not None:
+        use.dynalite_seconds = dynalite_after - dynalite_before
+
+
+def _load_text(load: Sequence[float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in load) + " (1 / 5 / 15 min)"
+
+
+class RequestTimes:
+    """When the emulator saw each request to one base (monotonic seconds), as its rate limiter does."""
+
+    def __init__(self, emulator: Emulator, base_id: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._base_id = base_id
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: list[float] = []
+        limiter = emulator.rate_limiter
+        check = limiter.check
+
+        def timed_check(*, token: str, base_id: str | None) -> None:
+            if base_id == self._base_id:
+                with self._lock:
+                    self._times.append(self._clock())
+            check(token=token, base_id=base_id)
+
+        limiter.check = timed_check  # type: ignore[method-assign]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._times = []
+
+    def take_closest_span(self, limit: int) -> float | None:
+        """The least time between a request and the `limit`-th after it since the last call: Airtable
+        answers 429 when it is under one second. None when fewer than `limit + 1` requests came."""
+        with self._lock:
+            times, self._times = self._times, []
+        spans = [later - earlier for earlier, later in zip(times, times[limit:], strict=False)]
+        return min(spans, default=None)
+
+
+@dataclass(frozen=True)
+class EmulatorSpec:
+    records: int
+    requests_per_second: float
+    penalty_seconds: float
+    seed: int
+
+
+@dataclass
+class _Source:
+    """The loaded emulator as the passes use it: where it answers, and its rate limiter's figures."""
+
+    url: str
+    token: str
+    base_id: str
+    table_id: str
+    reset_rate_limits: Callable[[], None]
+    count_429: Callable[[], int]
+    take_closest_span: Callable[[int], float | None]
+
+
+@contextlib.contextmanager
+def _loaded_emulator(spec: EmulatorSpec) -> Iterator[_Source]:
+    """The emulator in this process, loaded with `spec.records` records (seeded: the same every time)."""
     settings = EmulatorSettings(
-        requests_per_second_per_base=requests_per_second,
-        requests_per_second_per_token=max(AIRTABLE_TOKEN_REQUESTS_PER_SECOND, 10 * requests_per_second),
-        rate_limit_penalty_seconds=penalty_seconds,
+        requests_per_second_per_base=spec.requests_per_second,
+        requests_per_second_per_token=max(AIRTABLE_TOKEN_REQUESTS_PER_SECOND, 10 * spec.requests_per_second),
+        rate_limit_penalty_seconds=spec.penalty_seconds,
     )
-    with Emulator(settings=settings, seed=seed) as emulator:
+    with Emulator(settings=settings, seed=spec.seed) as emulator:
         base = emulator.state.create_base("Benchmark", [ITEMS_TABLE])
-        rng = random.Random(seed)
+        rng = random.Random(spec.seed)
         # Through the emulator's Python API: loading 50,000 records over HTTP would take minutes.
-        for start in range(0, records, LOAD_BATCH):
-            count = min(LOAD_BATCH, records - start)
+        for start in range(0, spec.records, LOAD_BATCH):
+            count = min(LOAD_BATCH, spec.records - start)
             emulator.state.create_records(
                 base.id, TABLE_NAME, [random_fields(rng, start + index) for index in range(count)]
             )
-        yield _Source(emulator, base.id, base.table(TABLE_NAME).id)
+        times = RequestTimes(emulator, base.id)
+        limiter = emulator.rate_limiter
+
+        def reset_rate_limits() -> None:
+            limiter.reset()
+            times.clear()
+
+        yield _Source(
+            url=emulator.url,
+            token=emulator.token,
+            base_id=base.id,
+            table_id=base.table(TABLE_NAME).id,
+            reset_rate_limits=reset_rate_limits,
+            count_429=lambda: limiter.count_429,
+            take_closest_span=times.take_closest_span,
+        )
+
+
+def serve_emulator(spec_json: str) -> None:
+    """The child process of `emulator_process`: serve the loaded emulator until stdin closes.
+
+    Writes the source's address as a JSON line, then answers one line per command: `reset` (fresh
+    rate limits) with `ok`; `count_429` and `closest_span LIMIT` with the figure as JSON.
+    """
+    with _loaded_emulator(EmulatorSpec(**json.loads(spec_json))) as source:
+        ready = {"url": source.url, "token": source.token, "base_id": source.base_id}
+        sys.stdout.write(json.dumps({**ready, "table_id": source.table_id}) + "\n")
+        sys.stdout.flush()
+        for line in sys.stdin:
+            command, *arguments = line.split()
+            if command == "reset":
+                source.reset_rate_limits()
+                answer = "ok"
+            elif command == "count_429":
+                answer = json.dumps(source.count_429())
+            elif command == "closest_span":
+                answer = json.dumps(source.take_closest_span(int(arguments[0])))
+            else:
+                answer = json.dumps({"error": f"unknown command {command!r}"})
+            sys.stdout.write(answer + "\n")
+            sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def emulator_process(spec: EmulatorSpec) -> Iterator[_Source]:
+    """The loaded emulator in a child process: Airtable does not share the syncing process's CPU (or
+    its GIL), so neither does the emulator that stands in for it."""
+    search_path = [str(PROJECT_ROOT / part) for part in ("layers/common", "local", ".")]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(search_path)}
+    code = "import sys; from bench.sync_bench import serve_emulator; serve_emulator(sys.argv[1])"
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and function, arguments we built
+            [sys.executable, "-c", code, json.dumps(asdict(spec))],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        commands, answers = child.stdin, child.stdout
+
+        def child_failed(what: str) -> BenchError:
+            errors.seek(0)
+            output = errors.read().decode(errors="replace")
+            return BenchError(f"the emulator process {what}:\n{output[-3000:]}")
+
+        def ask(command: str) -> str:
+            commands.write(command + "\n")
+            commands.flush()
+            answer = answers.readline()
+            if not answer:
+                raise child_failed("ended")
+            return answer
+
+        try:
+            ready_line = answers.readline()
+            if not ready_line:
+                raise child_failed("did not start")
+            ready = json.loads(ready_line)
+
+            def closest_span(limit: int) -> float | None:
+                span = json.loads(ask(f"closest_span {limit}"))
+                return None if span is None else float(span)
+
+            yield _Source(
+                url=ready["url"],
+                token=ready["token"],
+                base_id=ready["base_id"],
+                table_id=ready["table_id"],
+                reset_rate_limits=lambda: _expect_ok(ask("reset")),
+                count_429=lambda: int(json.loads(ask("count_429"))),
+                take_closest_span=closest_span,
+            )
+        finally:
+            commands.close()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=10)
+
+
+def _expect_ok(answer: str) -> None:
+    if answer.strip() != "ok":
+        raise BenchError(f"the emulator process answered {answer.strip()!r}")
 
 
 def _throughput_passes(config: BenchConfig, server: DynaliteServer, say: Progress) -> list[PassResult]:
-    with _loaded_emulator(
-        config.records,
-        requests_per_second=config.emulator_rate,
-        penalty_seconds=config.penalty_seconds,
-        seed=config.seed,
-    ) as source:
-        say(f"emulator loaded with {config.records:,} records; dynalite at {server.endpoint_url}")
-        return [
-            *_mirror_passes(config, source, server, say),
+    spec = EmulatorSpec(config.records, config.emulator_rate, config.penalty_seconds, config.seed)
+    with emulator_process(spec) as source:
+        say(
+            f"emulator (a process of its own) loaded with {config.records:,} records; "
+            f"{STORAGE_NAMES[config.dynalite_storage]} at {server.endpoint_url}"
+        )
+        passes = [
+            *_mirror_passes(config, source, server, config.dynalite_storage, (FULL, RESYNC), say),
             *_naive_passes(config, source, server, say),
             *_pyairtable_passes(config, source, server, say),
         ]
+        if config.compare_storage:
+            with start_dynalite(config.other_storage) as other:
+                passes += _mirror_passes(config, source, other, config.other_storage, (FULL,), say)
+        return passes
 
 
 def _fresh_rate_limits(source: _Source) -> None:
     """Each pass starts with an empty window, no penalty and a zero 429 count."""
-    source.emulator.rate_limiter.reset()
+    source.reset_rate_limits()
 
 
 def _live_records(table: DynamoTable, source: _Source) -> int:
@@ -280,32 +573,41 @@ def _live_records(table: DynamoTable, source: _Source) -> int:
 
 
 def _mirror_passes(
-    config: BenchConfig, source: _Source, server: DynaliteServer, say: Progress
+    config: BenchConfig,
+    source: _Source,
+    server: DynaliteServer,
+    storage: DynaliteStorage,
+    syncs: Sequence[str],
+    say: Progress,
 ) -> list[PassResult]:
     results: list[PassResult] = []
-    with dynalite_table(server) as table, WriteUnitMeter(table.client) as meter:
+    record_writes = record_write_client(server.endpoint_url)
+    with dynalite_table(server) as table, WriteUnitMeter(table.client, record_writes) as meter:
         stack = build_mirror(
             base_id=source.base_id,
-            api_url=source.emulator.url,
-            token=source.emulator.token,
+            api_url=source.url,
+            token=source.token,
             dynamodb=table.client,
             table_name=table.name,
             requests_per_second=config.client_rate,
             rate_limit_penalty_seconds=config.penalty_seconds,
             pacer_kind=config.pacer_kind,
+            record_writes=record_writes,
         )
         try:
-            for sync in (FULL, RESYNC):
+            for sync in syncs:
                 _fresh_rate_limits(source)
                 meter.take()
                 stack.pacer.take()
-                stack.records.take_sweep_seconds()
+                stack.records.take_walks()
+                stack.runs.take_tail_seconds()
                 requests_before = stack.client.stats.requests
-                say(f"{MIRROR}: {sync} …")
-                synced = timed_sync(stack, source.table_id)
+                say(f"{MIRROR}: {sync} on {STORAGE_NAMES[storage]} …")
+                with _cpu_use(server) as cpu:
+                    synced = timed_sync(stack, source.table_id)
                 units = meter.take()
                 _, pacer_wait = stack.pacer.take()
-                sweep_seconds = stack.records.take_sweep_seconds()
+                walks = stack.records.take_walks()
                 counts = synced.result.counts
                 results.append(
                     PassResult(
@@ -315,25 +617,37 @@ def _mirror_passes(
                         records_synced=counts.written + counts.unchanged,
                         records_written=counts.written,
                         seconds=synced.seconds,
-                        count_429=source.emulator.rate_limiter.count_429,
+                        count_429=source.count_429(),
                         write_units=units,
                         mirror_records=_live_records(table, source),
                         pages=counts.pages,
                         failure=synced.result.error,
+                        dynalite_storage=storage,
+                        python_cpu_seconds=cpu.python_seconds,
+                        dynalite_cpu_seconds=cpu.dynalite_seconds,
                         airtable_requests=stack.client.stats.requests - requests_before,
                         pacer_wait_seconds=pacer_wait,
-                        sweep_seconds=sweep_seconds,
                         start_seconds=synced.start_seconds,
+                        tail_seconds=stack.runs.take_tail_seconds(),
+                        index_walks=walks,
+                        closest_request_span=source.take_closest_span(math.floor(config.emulator_rate)),
                     )
                 )
                 say(_progress_line(results[-1]))
         finally:
             stack.close()
+            record_writes.close()
     return results
 
 
 def _baseline_result(
-    approach: str, sync: str, config: BenchConfig, source: _Source, copied: CopyOutcome, units: WriteUnits
+    approach: str,
+    sync: str,
+    config: BenchConfig,
+    source: _Source,
+    copied: CopyOutcome,
+    units: WriteUnits,
+    cpu: _CpuUse,
 ) -> PassResult:
     return PassResult(
         approach=approach,
@@ -342,11 +656,14 @@ def _baseline_result(
         records_synced=copied.records_copied,
         records_written=copied.records_copied,
         seconds=copied.seconds,
-        count_429=source.emulator.rate_limiter.count_429,
+        count_429=source.count_429(),
         write_units=units,
         mirror_records=0,
         pages=math.ceil(copied.records_copied / PAGE_SIZE),
         failure=copied.failure,
+        dynalite_storage=config.dynalite_storage,
+        python_cpu_seconds=cpu.python_seconds,
+        dynalite_cpu_seconds=cpu.dynalite_seconds,
     )
 
 
@@ -359,15 +676,16 @@ def _naive_passes(
             _fresh_rate_limits(source)
             meter.take()
             say(f"{NAIVE}: {sync} …")
-            copied = naive_copy(
-                api_url=source.emulator.url,
-                token=source.emulator.token,
-                base_id=source.base_id,
-                table_id=source.table_id,
-                dynamodb=table.client,
-                table_name=table.name,
-            )
-            result = _baseline_result(NAIVE, sync, config, source, copied, meter.take())
+            with _cpu_use(server) as cpu:
+                copied = naive_copy(
+                    api_url=source.url,
+                    token=source.token,
+                    base_id=source.base_id,
+                    table_id=source.table_id,
+                    dynamodb=table.client,
+                    table_name=table.name,
+                )
+            result = _baseline_result(NAIVE, sync, config, source, copied, meter.take(), cpu)
             results.append(replace(result, mirror_records=_live_records(table, source)))
             say(_progress_line(results[-1]))
     return results
@@ -395,14 +713,15 @@ def _pyairtable_passes(
                 _fresh_rate_limits(source)
                 meter.take()
                 say(f"{PYAIRTABLE}: {sync} …")
-                copied = pyairtable_copy(
-                    api_url=source.emulator.url,
-                    token=source.emulator.token,
-                    base_id=source.base_id,
-                    table_id=source.table_id,
-                    table=resource_table,
-                )
-                result = _baseline_result(PYAIRTABLE, sync, config, source, copied, meter.take())
+                with _cpu_use(server) as cpu:
+                    copied = pyairtable_copy(
+                        api_url=source.url,
+                        token=source.token,
+                        base_id=source.base_id,
+                        table_id=source.table_id,
+                        table=resource_table,
+                    )
+                result = _baseline_result(PYAIRTABLE, sync, config, source, copied, meter.take(), cpu)
                 results.append(replace(result, mirror_records=_live_records(table, source)))
                 say(_progress_line(results[-1]))
     return results
@@ -411,12 +730,8 @@ def _pyairtable_passes(
 def _memory_probes(config: BenchConfig, server: DynaliteServer, say: Progress) -> list[MemoryResult]:
     results: list[MemoryResult] = []
     for size in (config.memory_small, config.memory_large):
-        with _loaded_emulator(
-            size,
-            requests_per_second=config.memory_emulator_rate,
-            penalty_seconds=config.memory_penalty_seconds,
-            seed=config.seed,
-        ) as source:
+        spec = EmulatorSpec(size, config.memory_emulator_rate, config.memory_penalty_seconds, config.seed)
+        with _loaded_emulator(spec) as source:
             say(f"memory: {size:,} records, one process for the peak RSS …")
             rss = _probe(config, source, server, trace_python_heap=False)
             heap = None
@@ -432,8 +747,8 @@ def _probe(
 ) -> ProbeResult:
     with dynalite_table(server) as table:
         spec = ProbeSpec(
-            api_url=source.emulator.url,
-            token=source.emulator.token,
+            api_url=source.url,
+            token=source.token,
             base_id=source.base_id,
             table_id=source.table_id,
             dynamodb_endpoint=server.endpoint_url,
@@ -585,10 +900,19 @@ def format_report(report: BenchReport) -> str:
         f"  airtable-mirror: client told {config.client_rate:g} requests/s, {config.pacer_kind} pacer "
         f"with its safety margin: one request per {interval * 1000:.0f} ms, at most {paced:,.1f} records/s "
         f"({paced / config.ceiling_records_per_second:.3f} of the ceiling)",
-        "  DynamoDB: dynalite (LevelDB), a fresh table per approach; every approach copies the same "
-        f"{config.records:,} records, then copies the unchanged table again (re-sync)",
-        "",
+        f"  DynamoDB: {STORAGE_NAMES[config.dynalite_storage]}, a fresh table per approach; every approach "
+        f"copies the same {config.records:,} records, then copies the unchanged table again (re-sync). "
+        "DynamoDB spends none of the client's CPU; dynalite shares this machine's cores with the code it "
+        "serves, in memory less of them than on disk (LevelDB), so in-memory is the closer stand-in",
     ]
+    if report.machine is not None:
+        machine = report.machine
+        lines.append(
+            f"  machine: {machine.cores} cores, load average {_load_text(machine.load_at_start)} at the "
+            f"start, {_load_text(machine.load_at_end)} at the end; a load above the core count means "
+            "other work took CPU from the benchmark, whose first copies are CPU-bound"
+        )
+    lines.append("")
     headers = [
         "approach",
         "sync",
@@ -600,9 +924,11 @@ def format_report(report: BenchReport) -> str:
         "429s",
         "WCU (records)",
         "WCU (bookkeeping)",
+        "CPU ms/record: ours",
+        "dynalite",
     ]
     rows: list[list[str]] = []
-    for result in report.passes:
+    for result in report.main_passes():
         ours = report.find(MIRROR, result.sync)
         records = (
             f"{result.records_synced:,}"
@@ -623,9 +949,16 @@ def format_report(report: BenchReport) -> str:
                 str(result.count_429),
                 f"{result.write_units.records:,.0f}",
                 f"{result.write_units.bookkeeping:,.0f}",
+                result.cpu_ms_per_record(result.python_cpu_seconds),
+                result.cpu_ms_per_record(result.dynalite_cpu_seconds),
             ]
         )
     lines += _table(headers, rows)
+    lines.append(
+        "  CPU ms/record: CPU time of this process (the sync or the baseline, and the emulator serving "
+        "it) and of dynalite, per record copied; on 2 cores, 500 records/s leaves 4 ms a record for both, "
+        "and this process, bound by its GIL, at most 2"
+    )
     lines.append("")
     for result in report.passes:
         if result.failure:
@@ -635,24 +968,33 @@ def format_report(report: BenchReport) -> str:
             )
     for result in report.passes:
         if result.pacer_wait_seconds is not None and result.seconds > 0:
-            start_seconds = result.start_seconds or 0.0
-            sweep_seconds = result.sweep_seconds or 0.0
+            lines.append(_time_line(result))
+    for result in report.passes:
+        if result.closest_request_span is not None:
             lines.append(
-                f"  {result.approach} {result.sync}: {result.seconds:.1f} s = start {start_seconds:.1f} s "
-                f"(schema request, run item) + pages {result.seconds - start_seconds - sweep_seconds:.1f} s "
-                f"(with the slice's lock and finish; {result.airtable_requests} Airtable requests in all) "
-                f"+ sweep {sweep_seconds:.1f} s; "
-                f"the page fetcher waited {result.pacer_wait_seconds:.1f} s for rate slots "
-                f"({result.pacer_wait_seconds / result.seconds:.0%} of the run: near 100 % when Airtable's "
-                "limit paces the run, low when the page writer holds it back)"
+                f"  {result.approach} {result.sync} on {result.dynalite_storage}: the closest "
+                f"{math.floor(config.emulator_rate) + 1} requests the emulator saw spanned "
+                f"{result.closest_request_span:.3f} s (Airtable answers 429 under 1 s): "
+                f"{1000 * (result.closest_request_span - 1):.0f} ms of the pacing margin left"
             )
+    if config.compare_storage:
+        main = report.find(MIRROR, FULL)
+        other = report.find(MIRROR, FULL, config.other_storage)
+        ceiling = config.ceiling_records_per_second
+        lines.append(
+            f"  {MIRROR} {FULL} on {STORAGE_NAMES[config.other_storage]} for comparison: "
+            f"{other.records_per_second:,.1f} records/s ({other.records_per_second / ceiling:.3f} of the "
+            f"ceiling; {main.records_per_second / ceiling:.3f} on {config.dynalite_storage}), CPU ms/record "
+            f"ours {other.cpu_ms_per_record(other.python_cpu_seconds)}, dynalite "
+            f"{other.cpu_ms_per_record(other.dynalite_cpu_seconds)}"
+        )
     resync = report.find(MIRROR, RESYNC)
     breakdown = ", ".join(
         f"{kind} {units:g} ({resync.write_units.calls.get(kind, 0)} writes)"
         for kind, units in sorted(resync.write_units.units.items())
     )
     lines.append(f"  {MIRROR} re-sync writes by item: {breakdown or 'none'}; {resync.pages} pages")
-    refused = [r for r in report.passes if r.write_units.refused]
+    refused = [r for r in report.main_passes() if r.write_units.refused]
     for result in refused:
         lines.append(
             f"  {result.approach} {result.sync}: {result.write_units.refused} writes refused by their "
@@ -699,6 +1041,22 @@ def format_report(report: BenchReport) -> str:
     lines.append("")
     lines.append(f"benchmark took {report.elapsed_seconds:.0f} s")
     return "\n".join(lines)
+
+
+def _time_line(result: PassResult) -> str:
+    start_seconds = result.start_seconds or 0.0
+    tail_seconds = result.tail_seconds or 0.0
+    pacer_wait = result.pacer_wait_seconds or 0.0
+    return (
+        f"  {result.approach} {result.sync} on {result.dynalite_storage}: {result.seconds:.1f} s = start "
+        f"{start_seconds:.1f} s (schema request, run item) + pages "
+        f"{result.seconds - start_seconds - tail_seconds:.1f} s (with the slice's lock; "
+        f"{result.airtable_requests} Airtable requests in all) + tail {tail_seconds:.2f} s (sweep, "
+        f"finish); {result.index_walks} walk(s) of the index (a page of it after each page of the listing, "
+        "and again after the listing only when a record is to be tombstoned); the page "
+        f"fetcher waited {pacer_wait:.1f} s for rate slots ({pacer_wait / result.seconds:.0%} of the run: "
+        "near 100 % when Airtable's limit paces the run, low when the page writes hold it back)"
+    )
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -753,9 +1111,26 @@ def parse_arguments(argv: Sequence[str]) -> tuple[BenchConfig, Path | None]:
         default="dynamo",
         help="our client's pacer (default: dynamo, as deployed)",
     )
+    parser.add_argument(
+        "--dynalite",
+        choices=DYNALITE_STORAGES,
+        default="memory",
+        help="where dynalite keeps the tables of every pass (default: memory, the closer stand-in for "
+        "DynamoDB, which spends none of this machine's CPU)",
+    )
+    parser.add_argument(
+        "--no-storage-comparison",
+        action="store_true",
+        help="skip airtable-mirror's full sync on the other dynalite storage",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
     arguments = parser.parse_args(argv)
-    overrides: dict[str, Any] = {"pacer_kind": arguments.pacer, "trace_python_heap": arguments.heap_trace}
+    overrides: dict[str, Any] = {
+        "pacer_kind": arguments.pacer,
+        "trace_python_heap": arguments.heap_trace,
+        "dynalite_storage": arguments.dynalite,
+        "compare_storage": not arguments.no_storage_comparison,
+    }
     if arguments.records is not None:
         overrides["records"] = arguments.records
     if arguments.memory_records is not None:

@@ -72,23 +72,28 @@ class WriteUnits:
 
 
 class WriteUnitMeter:
-    """Adds up the write units of every write made through `client` while the meter is open.
+    """Adds up the write units of every write made through `clients` while the meter is open.
 
-    Thread-safe: the sync engine writes a page's records from a thread pool.
+    Thread-safe: the sync engine writes a page's records from a thread pool (and through a client of
+    their own, hence several clients).
     """
 
-    def __init__(self, client: "DynamoDBClient") -> None:
-        self._client = client
+    def __init__(self, *clients: "DynamoDBClient") -> None:
+        if not clients:
+            raise ValueError("a WriteUnitMeter needs at least one client")
+        self._clients = clients
         self._lock = threading.Lock()
         self._units: defaultdict[str, float] = defaultdict(float)
         self._calls: Counter[str] = Counter()
         self._refused: Counter[str] = Counter()
 
     def __enter__(self) -> Self:
-        events = self._client.meta.events
-        for operation in WRITE_OPERATIONS:
-            events.register(f"provide-client-params.dynamodb.{operation}", self._ask_for_capacity)
-            events.register(f"after-call.dynamodb.{operation}", self._record_capacity)
+        for client in self._clients:
+            for operation in WRITE_OPERATIONS:
+                client.meta.events.register(
+                    f"provide-client-params.dynamodb.{operation}", self._ask_for_capacity
+                )
+                client.meta.events.register(f"after-call.dynamodb.{operation}", self._record_capacity)
         return self
 
     def __exit__(
@@ -97,10 +102,12 @@ class WriteUnitMeter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        events = self._client.meta.events
-        for operation in WRITE_OPERATIONS:
-            events.unregister(f"provide-client-params.dynamodb.{operation}", self._ask_for_capacity)
-            events.unregister(f"after-call.dynamodb.{operation}", self._record_capacity)
+        for client in self._clients:
+            for operation in WRITE_OPERATIONS:
+                client.meta.events.unregister(
+                    f"provide-client-params.dynamodb.{operation}", self._ask_for_capacity
+                )
+                client.meta.events.unregister(f"after-call.dynamodb.{operation}", self._record_capacity)
 
     def take(self) -> WriteUnits:
         """The figures since the meter opened or since the last `take`, and start again from zero."""

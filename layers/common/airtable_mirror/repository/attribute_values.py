@@ -36,6 +36,7 @@ MAX_NATIVE_DEPTH = 30
 MAX_SIGNIFICANT_DIGITS = 38
 MIN_ADJUSTED_EXPONENT = -130
 MAX_ADJUSTED_EXPONENT = 125
+_NATIVE_INT_BOUND = 10**MAX_SIGNIFICANT_DIGITS
 
 
 class NotNativelyStorableError(ValueError):
@@ -52,6 +53,8 @@ def canonical_json(value: object) -> str:
 
 def number_to_dynamodb(value: int | float) -> str:
     """Decimal string DynamoDB stores exactly, or NotNativelyStorableError."""
+    if isinstance(value, int) and -_NATIVE_INT_BOUND < value < _NATIVE_INT_BOUND:
+        return str(value)  # what the Decimal route below gives an int of at most 38 digits
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidObservationError(f"{value!r} is not a JSON number")
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

@@ -52,5 +52,9 @@ def write_units(item: Mapping[str, "AttributeValueTypeDef"]) -> int:
 
 
 def _number_size(text: str) -> int:
-    digits = "".join(map(str, Decimal(text).as_tuple().digits)).strip("0")
+    magnitude = text.removeprefix("-")
+    if magnitude.isascii() and magnitude.isdigit():  # an integer, as most cells are: its own digits
+        digits = magnitude.strip("0")
+    else:
+        digits = "".join(map(str, Decimal(text).as_tuple().digits)).strip("0")
     return 2 + math.ceil(max(len(digits), 1) / 2)

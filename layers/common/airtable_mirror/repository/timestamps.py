@@ -3,15 +3,19 @@ the same width and zone: `2024-05-01T12:00:00.000000Z` (microseconds) for our ow
 `2024-05-01T12:00:00.000Z` (milliseconds) for created times.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Naive, read as UTC: isoformat() then writes no offset (and costs a fifth of strftime, which a sync
+# calls a few times a record).
+_EPOCH = datetime(1970, 1, 1)
+_AIRTABLE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
 def iso_from_micros(micros: int) -> str:
     """Version (microseconds since the epoch) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
     moment = _EPOCH + timedelta(microseconds=micros)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def iso_from_seconds(seconds: float) -> str:
@@ -30,5 +34,7 @@ def normalize_created_time(created_time: str) -> str:
     moment = datetime.fromisoformat(created_time)
     if moment.tzinfo is None:
         raise ValueError(f"created_time {created_time!r} has no time zone")
+    if _AIRTABLE_TIME.fullmatch(created_time):
+        return created_time  # already in that format (Airtable always sends it so), and a real time
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -5,17 +5,34 @@ checkpoint, writes page after page (checkpointing after each one) and stops when
 time runs short, for the caller to hand the run over to a new invocation. The slice that reaches the
 end of the listing sweeps away the records Airtable no longer has, and finishes the run.
 
-Pages are fetched one ahead on a thread while the current one is written, so the run goes at
-Airtable's request rate rather than at the rate of Airtable and DynamoDB taken in turn. Memory stays
-flat in the table's size: at most two pages are held, plus 8 bytes per record id for the sweep.
+Three things overlap so that the run goes at Airtable's request rate rather than at the rate of
+Airtable and DynamoDB taken in turn:
+
+- a thread fetches the listing one page ahead of the writes, and reads the stored states of that
+  page's records (one BatchGetItem) before handing it over;
+- two pages are written at once, so the end of one page's writes, its checkpoint and the next page's
+  first writes share the time; checkpoints are still saved in page order, each after its own page's
+  writes;
+- the fetching thread walks the table's index while the listing runs, one index page after each
+  listing page (right after a request, so that the walk's CPU never delays the next one), and keeps
+  the hashes of the records last written before the run began. When the listing ends, the sweep walks
+  the index again only if one of them is missing from the listing, so a run that deletes nothing ends
+  right after its last page.
+
+Memory stays flat in the table's size: a few pages are held, plus 8 bytes per record for the ids the
+listing returned and 8 for the records the index walk found.
 """
 
 import contextlib
+import itertools
 import queue
 import threading
 import time
+from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal
@@ -33,6 +50,7 @@ from airtable_mirror.repository import (
     Checkpoint,
     RecordObservation,
     RecordRepository,
+    RecordState,
     RunFailure,
     SyncRun,
     SyncRunRepository,
@@ -45,6 +63,10 @@ from airtable_mirror.repository.timestamps import iso_from_seconds
 logger = Logger(child=True)
 
 PAGE_SIZE = 100
+PAGES_WRITTEN_AT_ONCE = 2
+# Index entries walked after each listing page: five times the page, so the walk ends well before the
+# listing even when a fifth of the indexed records are gone from the table.
+INDEX_WALK_STEP = 5 * PAGE_SIZE
 FinishedStatus = Literal["succeeded", "failed"]
 MAX_LISTING_RESTARTS = 5
 MAX_REPORTED_FAILURES = 100
@@ -118,13 +140,27 @@ class _FetchedPage:
     page: RecordPage
     version: int  # microseconds; the time the request that returned the page was first sent
     generation: int
+    states: Mapping[str, RecordState]  # what the mirror held for the page's records when it came
+
+
+@dataclass
+class _PageTally:
+    """What writing one page did; added to the run's counts when the page's checkpoint is saved."""
+
+    written: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    failures: list[RunFailure] = field(default_factory=list)
 
 
 _DONE = object()
 
+StateReader = Callable[[Sequence[str]], Mapping[str, RecordState]]
+
 
 class _PageFetcher:
-    """Fetches the listing one page ahead of the writer, on a thread; errors surface in the writer."""
+    """Fetches the listing one page ahead of the writer, on a thread, with the stored states of the
+    page's records; errors surface in the writer."""
 
     def __init__(
         self,
@@ -133,12 +169,16 @@ class _PageFetcher:
         start_offset: str | None,
         generation: int,
         clock: Callable[[], float],
+        read_states: StateReader,
+        between_pages: Callable[[], None],
     ) -> None:
         self._client = client
         self._table_id = table_id
         self._offset = start_offset
         self._generation = generation
         self._clock = clock
+        self._read_states = read_states
+        self._between_pages = between_pages
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
         # One permit per page: the writer grants the next request only once it knows it will not hand
         # over, so no page is fetched that the next invocation would have to fetch again.
@@ -209,14 +249,44 @@ class _PageFetcher:
                     self._generation += 1
                     self._permits.release()
                     continue
-                if not self._put(_FetchedPage(page, version, self._generation)):
+                states = self._read_states([record.id for record in page.records])
+                if not self._put(_FetchedPage(page, version, self._generation, states)):
                     return
                 if page.offset is None:
                     break
                 self._offset = page.offset
+                self._between_pages()
             self._put(_DONE)
         except BaseException as error:  # handed to the writer thread, which re-raises it
             self._put(error)
+
+
+class _IndexWalk:
+    """Walks the table's index a step at a time, keeping the hashes of the live records last written
+    before the run began: the only records the sweep may tombstone. A record the run writes is not
+    among them (its version is newer), whether the walk passes it before or after the write."""
+
+    def __init__(self, records: RecordRepository, run: SyncRun) -> None:
+        self._run = run
+        self._entries = records.iter_table_keys(run.base_id, run.table_id, page_size=INDEX_WALK_STEP)
+        self._hashes: array[int] = array("Q")
+        self._ended = False
+
+    def step(self) -> None:
+        """Walk on by one index page (one Query), unless the walk has ended."""
+        walked = 0
+        if not self._ended:
+            for record_id, version in itertools.islice(self._entries, INDEX_WALK_STEP):
+                walked += 1
+                if version < self._run.version_at_start:
+                    self._hashes.append(hash_record_id(record_id))
+        self._ended = walked < INDEX_WALK_STEP
+
+    def hashes(self) -> "array[int]":
+        """Every hash the walk kept, once it has walked to the end of the index."""
+        while not self._ended:
+            self.step()
+        return self._hashes
 
 
 class SyncEngine:
@@ -270,13 +340,14 @@ class SyncEngine:
         counts = RunCounts.from_mapping(checkpoint.counts) if checkpoint else RunCounts()
         failures: list[RunFailure] = []
         stats_at_start = self._client_figures()
+        index_walk = _IndexWalk(self._records, run)  # walked by the page fetcher, between pages
         try:
             listing_done, generation = self._copy_pages(
-                run, checkpoint, counts, failures, stats_at_start, should_hand_over
+                run, checkpoint, counts, failures, stats_at_start, should_hand_over, index_walk
             )
             if not listing_done:
                 return SliceResult(SliceOutcome.HANDOVER, run, counts)
-            self._sweep(run, generation, counts)
+            self._sweep(run, generation, counts, index_walk.hashes())
         except (AirtableError, RepositoryError) as error:
             # Permanent for this run (auth, billing limit, table gone, Airtable down past every retry):
             # the run ends failed with the reason; the next run starts afresh and skips unchanged records.
@@ -300,85 +371,133 @@ class SyncEngine:
         failures: list[RunFailure],
         stats_at_start: dict[str, int],
         should_hand_over: Callable[[], bool],
+        index_walk: _IndexWalk,
     ) -> tuple[bool, int]:
-        """Copy pages from the checkpoint on. Returns (listing finished, listing generation)."""
+        """Copy pages from the checkpoint on, walking the index between them. Returns (listing
+        finished, listing generation)."""
         page_number = checkpoint.page_number if checkpoint else 0
         generation = checkpoint.listing_generation if checkpoint else 0
         if checkpoint is not None and checkpoint.next_offset is None:
             return True, generation
         lease_renewed_at = self._clock()
         start_offset = checkpoint.next_offset if checkpoint else None
-        with _PageFetcher(self._client, run.table_id, start_offset, generation, self._clock) as fetcher:
-            for fetched in fetcher.pages():
-                if fetched.generation != generation:
-                    generation = fetched.generation
-                    counts.listing_restarts += 1
-                hand_over = fetched.page.offset is not None and should_hand_over()
-                if fetched.page.offset is not None and not hand_over:
-                    fetcher.fetch_next()
-                self._write_page(run, fetched, counts, failures)
-                page_number += 1
-                figures = RunCounts.from_mapping(counts.as_dict())
-                self._add_client_figures(figures, stats_at_start)
-                self._runs.save_checkpoint(
-                    run.base_id,
-                    run.run_id,
-                    Checkpoint(
-                        page_number=page_number,
-                        next_offset=fetched.page.offset,
-                        counts=figures.as_checkpoint_counts(),
-                        seen_id_hashes=pack_hashes(hash_record_id(r.id) for r in fetched.page.records),
-                        listing_generation=generation,
-                    ),
-                )
-                if fetched.page.offset is None:
-                    return True, generation
-                if self._clock() - lease_renewed_at > self._lock_lease_seconds / 3:
-                    if not self._runs.renew_base_lock(
-                        run.base_id, run.run_id, self._lock_lease_seconds, self._clock()
+
+        def read_states(record_ids: Sequence[str]) -> Mapping[str, RecordState]:
+            return self._records.get_states(run.base_id, record_ids)
+
+        being_written: deque[tuple[_FetchedPage, Future[_PageTally]]] = deque()
+        with (
+            _PageFetcher(
+                self._client,
+                run.table_id,
+                start_offset,
+                generation,
+                self._clock,
+                read_states,
+                between_pages=index_walk.step,
+            ) as fetcher,
+            ThreadPoolExecutor(PAGES_WRITTEN_AT_ONCE, thread_name_prefix="page-writes") as page_writes,
+        ):
+            try:
+                for fetched in fetcher.pages():
+                    if fetched.generation != generation:
+                        generation = fetched.generation
+                        counts.listing_restarts += 1
+                    last_page = fetched.page.offset is None
+                    hand_over = not last_page and should_hand_over()
+                    if not last_page and not hand_over:
+                        fetcher.fetch_next()
+                    being_written.append((fetched, page_writes.submit(self._write_page, run, fetched)))
+                    while being_written and (
+                        len(being_written) >= PAGES_WRITTEN_AT_ONCE or last_page or hand_over
                     ):
-                        raise RepositoryError("the base sync lock was taken over by another run")
-                    lease_renewed_at = self._clock()
-                if hand_over:
-                    logger.info("handing the run over", run_id=run.run_id, page_number=page_number)
-                    return False, generation
+                        written, tally = being_written.popleft()
+                        page_number += 1
+                        self._save_page(
+                            run, written, tally.result(), page_number, counts, failures, stats_at_start
+                        )
+                        if self._clock() - lease_renewed_at > self._lock_lease_seconds / 3:
+                            if not self._runs.renew_base_lock(
+                                run.base_id, run.run_id, self._lock_lease_seconds, self._clock()
+                            ):
+                                raise RepositoryError("the base sync lock was taken over by another run")
+                            lease_renewed_at = self._clock()
+                    if last_page:
+                        return True, generation
+                    if hand_over:
+                        logger.info("handing the run over", run_id=run.run_id, page_number=page_number)
+                        return False, generation
+            finally:
+                # No write outlives the slice: a failed or crashed slice still waits for its pages.
+                for _, unfinished in being_written:
+                    with contextlib.suppress(BaseException):
+                        unfinished.result()
         return True, generation
 
-    def _write_page(
-        self, run: SyncRun, fetched: _FetchedPage, counts: RunCounts, failures: list[RunFailure]
+    def _save_page(
+        self,
+        run: SyncRun,
+        fetched: _FetchedPage,
+        tally: _PageTally,
+        page_number: int,
+        counts: RunCounts,
+        failures: list[RunFailure],
+        stats_at_start: dict[str, int],
     ) -> None:
-        records = fetched.page.records
+        """Count a written page in and save its checkpoint (in page order, after its writes)."""
         counts.pages += 1
-        counts.fetched += len(records)
-        states = self._records.get_states(run.base_id, [record.id for record in records])
+        counts.fetched += len(fetched.page.records)
+        counts.written += tally.written
+        counts.unchanged += tally.unchanged
+        counts.stale += tally.stale
+        for failure in tally.failures:
+            self._fail(counts, failures, failure.record_id, failure.reason)
+        figures = RunCounts.from_mapping(counts.as_dict())
+        self._add_client_figures(figures, stats_at_start)
+        self._runs.save_checkpoint(
+            run.base_id,
+            run.run_id,
+            Checkpoint(
+                page_number=page_number,
+                next_offset=fetched.page.offset,
+                counts=figures.as_checkpoint_counts(),
+                seen_id_hashes=pack_hashes(hash_record_id(r.id) for r in fetched.page.records),
+                listing_generation=fetched.generation,
+            ),
+        )
+
+    def _write_page(self, run: SyncRun, fetched: _FetchedPage) -> _PageTally:
+        """Write the page's new and changed records (on a page-writes thread)."""
+        tally = _PageTally()
         to_write: list[RecordObservation] = []
-        for record in records:
+        for record in fetched.page.records:
             try:
                 observation = self._observation(run, record, fetched.version)
             except ValueError as error:
-                self._fail(counts, failures, record.id, f"invalid record: {error}")
+                tally.failures.append(RunFailure(record.id, f"invalid record: {error}"))
                 continue
-            state = states.get(record.id)
+            state = fetched.states.get(record.id)
             if state is not None and state.version >= observation.version:
-                counts.stale += 1
+                tally.stale += 1
             elif state is not None and not state.deleted and state.content_hash == observation.content_hash:
-                counts.unchanged += 1
+                tally.unchanged += 1
             else:
                 to_write.append(observation)
         for outcome in self._records.upsert_many(to_write, max_workers=self._write_workers):
             if outcome.status == "written":
-                counts.written += 1
+                tally.written += 1
             elif outcome.status == "unchanged":
-                counts.unchanged += 1
+                tally.unchanged += 1
             elif outcome.status == "stale":
-                counts.stale += 1
+                tally.stale += 1
             else:
-                self._fail(
-                    counts,
-                    failures,
-                    outcome.record_id,
-                    f"record too large for DynamoDB even compressed ({outcome.item_bytes} bytes)",
+                tally.failures.append(
+                    RunFailure(
+                        outcome.record_id,
+                        f"record too large for DynamoDB even compressed ({outcome.item_bytes} bytes)",
+                    )
                 )
+        return tally
 
     @staticmethod
     def _observation(run: SyncRun, record: AirtableRecord, version: int) -> RecordObservation:
@@ -400,17 +519,22 @@ class SyncEngine:
 
     # --- sweep ----------------------------------------------------------------------------
 
-    def _sweep(self, run: SyncRun, generation: int, counts: RunCounts) -> None:
-        """Tombstone the records the listing did not return, except those changed since the run began."""
+    def _sweep(self, run: SyncRun, generation: int, counts: RunCounts, walked: "array[int]") -> None:
+        """Tombstone the records the listing did not return, except those changed since the run began.
+
+        `walked` holds the hashes of the records the index walk found last written before the run
+        began. When the listing returned every one of them, nothing is left to tombstone and the index
+        is not walked again. A record that an observation older than the run wrote after the walk had
+        passed its place (a late webhook) is not among them; if Airtable no longer has it, the next
+        full sync tombstones it, as it would one written after a walk at the end had passed it.
+        """
         seen = sorted_hashes(
             self._runs.iter_seen_hashes(run.base_id, run.run_id, listing_generation=generation)
         )
+        if all(_contains(seen, record_hash) for record_hash in walked):
+            return
         for record_id, version in self._records.iter_table_keys(run.base_id, run.table_id):
-            if version >= run.version_at_start:
-                continue
-            record_hash = hash_record_id(record_id)
-            position = bisect_left(seen, record_hash)
-            if position < len(seen) and seen[position] == record_hash:
+            if version >= run.version_at_start or _contains(seen, hash_record_id(record_id)):
                 continue
             outcome = self._records.sweep_delete(
                 run.base_id,
@@ -458,3 +582,8 @@ class SyncEngine:
                 ),
             )
         self._runs.release_base_lock(run.base_id, run.run_id)
+
+
+def _contains(sorted_values: "array[int]", value: int) -> bool:
+    position = bisect_left(sorted_values, value)
+    return position < len(sorted_values) and sorted_values[position] == value

@@ -75,6 +75,16 @@ def test_numbers_go_to_dynamodb_as_exact_decimal_text(number: float, stored: str
     assert number_to_dynamodb(number) == stored
 
 
+@given(st.integers(min_value=-(10**45), max_value=10**45))
+def test_ints_go_to_dynamodb_as_their_decimal_text_whatever_their_length(number: int) -> None:
+    digits = str(abs(number)).rstrip("0") or "0"
+    if len(digits) > 38:
+        with pytest.raises(NotNativelyStorableError):
+            number_to_dynamodb(number)
+    else:
+        assert number_to_dynamodb(number) == str(Decimal(number)) == str(number)
+
+
 @pytest.mark.parametrize(
     ("text", "number"),
     [("0.1", 0.1), ("0.0000001", 1e-7), ("1", 1), ("1.0", 1), ("-0", 0), ("1E+2", 100), ("-1.5", -1.5)],

@@ -1,8 +1,11 @@
 """Item size estimates: exact for strings and binaries, never below what DynamoDB (dynalite) bills."""
 
+import math
 import random
 import string
 from typing import TYPE_CHECKING
+
+import pytest
 
 from airtable_mirror.repository.item_size import WRITE_UNIT_BYTES, item_size, write_units
 from tests.support.dynamodb import DynamoTable, consumed_capacity
@@ -28,6 +31,26 @@ def test_numbers_count_about_one_byte_per_two_digits() -> None:
     assert item_size({"n": {"N": "12345678901234567890"}}) == 1 + 12
     assert item_size({"n": {"N": "1000000"}}) == item_size({"n": {"N": "1"}})
     assert write_units({"n": {"N": "1"}}) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("0", 1),
+        ("-0", 1),
+        ("7", 1),
+        ("-120", 2),
+        ("1200", 2),
+        ("00012", 2),
+        ("12345678901234567890", 19),
+        ("0.5", 1),
+        ("-3.25", 3),
+        ("1E-7", 1),
+        ("1.0E+2", 1),
+    ],
+)
+def test_a_number_counts_its_significant_digits_written_as_an_int_or_not(text: str, digits: int) -> None:
+    assert item_size({"n": {"N": text}}) == 1 + 2 + math.ceil(digits / 2)
 
 
 def _random_item(rng: random.Random, target: int) -> "dict[str, AttributeValueTypeDef]":

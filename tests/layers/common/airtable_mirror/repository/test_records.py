@@ -3,8 +3,10 @@
 import json
 import random
 import string
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from airtable_mirror.repository import (
     InvalidCursorError,
@@ -391,6 +393,65 @@ def test_upsert_many_rejects_bad_input_before_writing_anything(records: RecordRe
     with pytest.raises(InvalidObservationError):
         records.upsert_many(batch)
     assert records.get(BASE_ID, record_id(1)) is None
+
+
+def test_record_writes_go_through_the_record_write_client(
+    dynamodb_table: DynamoTable, clock: FakeClock
+) -> None:
+    # Given a repository whose record writes have a client of their own (as the sync engine's do)
+    reads = CallCountingClient(dynamodb_table.client)
+    writes = CallCountingClient(dynamodb_table.client)
+    records = RecordRepository(
+        reads,  # type: ignore[arg-type]
+        dynamodb_table.name,
+        clock=clock,
+        record_write_client=writes,  # type: ignore[arg-type]
+    )
+
+    # When records are written, read, deleted and swept
+    records.upsert_many([observation(record_id(number), at=10) for number in range(3)], max_workers=2)
+    records.upsert(observation(record_id(0), at=20))  # same content, newer: only the version moves
+    states = records.get_states(BASE_ID, [record_id(number) for number in range(3)])
+    records.delete(BASE_ID, TABLE_ID, record_id(1), version(30))
+    records.sweep_delete(BASE_ID, TABLE_ID, record_id(2), observed_before_version=version(40))
+
+    # Then every write went through the write client and every read through the other
+    assert writes.calls == {"put_item": 6, "update_item": 1}
+    assert set(reads.calls) == {"batch_get_item"}
+    assert set(states) == {record_id(number) for number in range(3)}
+    assert records.get(BASE_ID, record_id(0)) is not None
+    assert records.get(BASE_ID, record_id(1)) is None and records.get(BASE_ID, record_id(2)) is None
+
+
+def test_a_failed_write_of_a_batch_raises_once_the_other_writes_have_ended(
+    dynamodb_table: DynamoTable, clock: FakeClock
+) -> None:
+    # Given a write client that refuses one record with an error that is not a failed condition
+    refused = record_id(2)
+
+    class RefusingOne:
+        def __init__(self, client: Any) -> None:
+            self._client = client
+
+        def put_item(self, **request: Any) -> Any:
+            if request["Item"]["record_id"]["S"] == refused:
+                raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "PutItem")
+            return self._client.put_item(**request)
+
+    records = RecordRepository(
+        dynamodb_table.client,
+        dynamodb_table.name,
+        clock=clock,
+        record_write_client=RefusingOne(dynamodb_table.client),  # type: ignore[arg-type]
+    )
+
+    # When a batch holding that record is written
+    with pytest.raises(ClientError, match="boom"):
+        records.upsert_many([observation(record_id(number), at=10) for number in range(12)], max_workers=4)
+
+    # Then every other record of the batch was stored before the error came out
+    stored = records.get_states(BASE_ID, [record_id(number) for number in range(12)])
+    assert set(stored) == {record_id(number) for number in range(12)} - {refused}
 
 
 # Index reads

@@ -1,10 +1,12 @@
 """The sync engine against the emulator over HTTP and a real mirror table (moto and dynalite)."""
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 
 import pytest
 
 from airtable_emulator.errors import AirtableApiError
+from airtable_mirror.repository import Checkpoint, RecordObservation, WriteOutcome
 from airtable_mirror.sync.engine import SliceOutcome
 from tests.layers.common.airtable_mirror.sync.harness import SyncHarness, sync_harness
 from tests.support.dynamodb import DynamoTable
@@ -70,8 +72,6 @@ def test_changes_deletions_and_new_records_arrive_on_the_next_sync(harness: Sync
 
 
 def test_sweep_spares_records_that_arrived_another_way_after_the_run_began(harness: SyncHarness) -> None:
-    from airtable_mirror.repository import RecordObservation
-
     harness.add_records(30)
     run_id = harness.start()
     run = harness.runs.get_run(harness.base.id, run_id)
@@ -90,6 +90,95 @@ def test_sweep_spares_records_that_arrived_another_way_after_the_run_began(harne
     harness.run_to_end(run_id)
 
     assert harness.records.get(harness.base.id, "recLATE0000000001") is not None
+
+
+def _count_index_walks(harness: SyncHarness, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    walks: list[str] = []
+    walk = harness.records.iter_table_keys
+
+    def counted(base_id: str, table_id: str, page_size: int = 500) -> Iterator[tuple[str, int]]:
+        walks.append(table_id)
+        return walk(base_id, table_id, page_size)
+
+    monkeypatch.setattr(harness.records, "iter_table_keys", counted)
+    return walks
+
+
+def test_a_run_that_deletes_nothing_walks_the_index_once(
+    harness: SyncHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a mirrored table that has not changed since
+    harness.add_records(150)
+    harness.sync()
+    walks = _count_index_walks(harness, monkeypatch)
+
+    # When it is synced again
+    result = harness.sync()
+
+    # Then the index walk made while the listing ran found every record in the listing: no second walk
+    assert result.counts.unchanged == 150 and result.counts.deleted == 0
+    assert walks == [harness.table_id]
+
+
+def test_a_record_missing_from_the_listing_makes_the_sweep_walk_again_and_tombstone_it(
+    harness: SyncHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = harness.add_records(150)
+    harness.sync()
+    harness.emulator.state.delete_records(harness.base.id, "Items", [ids[70]])
+    walks = _count_index_walks(harness, monkeypatch)
+
+    result = harness.sync()
+
+    assert result.counts.deleted == 1
+    assert walks == [harness.table_id, harness.table_id]
+    assert harness.records.get(harness.base.id, ids[70]) is None
+    assert harness.mirror_state() == harness.airtable_state()
+
+
+def test_the_next_page_is_written_while_a_page_finishes_and_checkpoints_keep_page_order(
+    harness: SyncHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.add_records(350)
+    run_id = harness.start()
+    write = harness.records.upsert_many
+    save = harness.runs.save_checkpoint
+    lock = threading.Lock()
+    events: list[str] = []
+    second_page_started = threading.Event()
+    first_page_saw_the_second: list[bool] = []
+
+    def upsert_many(observations: Sequence[RecordObservation], *, max_workers: int = 8) -> list[WriteOutcome]:
+        with lock:
+            page = sum(event.startswith("writing") for event in events) + 1
+            events.append(f"writing {page}")
+        if page == 2:
+            second_page_started.set()
+        if page == 1:
+            # The first page's writes cannot end before the second page's have begun
+            first_page_saw_the_second.append(second_page_started.wait(timeout=60))
+        outcomes = write(observations, max_workers=max_workers)
+        with lock:
+            events.append(f"wrote {page}")
+        return outcomes
+
+    def save_checkpoint(base_id: str, run_id: str, checkpoint: Checkpoint) -> None:
+        with lock:
+            events.append(f"checkpoint {checkpoint.page_number}")
+        save(base_id, run_id, checkpoint)
+
+    monkeypatch.setattr(harness.records, "upsert_many", upsert_many)
+    monkeypatch.setattr(harness.runs, "save_checkpoint", save_checkpoint)
+
+    result = harness.run_to_end(run_id)[-1]
+
+    assert first_page_saw_the_second == [True]
+    checkpoints = [event for event in events if event.startswith("checkpoint")]
+    assert checkpoints == [f"checkpoint {page}" for page in range(1, 5)]
+    for page in range(1, 5):
+        assert events.index(f"wrote {page}") < events.index(f"checkpoint {page}")
+    assert result.counts.written == 350 and result.counts.pages == 4
+    assert harness.mirror_state() == harness.airtable_state()
 
 
 def test_a_run_hands_over_between_pages_and_resumes_from_its_checkpoint(harness: SyncHarness) -> None:
