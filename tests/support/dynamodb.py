@@ -23,6 +23,9 @@ import boto3
 import yaml
 from botocore.config import Config
 
+# The Properties that become CreateTable arguments: the local stack builds its table from them too.
+from dev_stack.services import CREATE_TABLE_PROPERTIES
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -31,7 +34,6 @@ TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 DYNALITE_SCRIPT = PROJECT_ROOT / "node_modules" / ".bin" / "dynalite"
 TABLE_RESOURCE = "MirrorTable"
 TEST_REGION = "us-east-1"
-CREATE_TABLE_PROPERTIES = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
 
 
 @dataclass(frozen=True)
