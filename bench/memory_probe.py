@@ -24,7 +24,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.mirror import PacerKind, build_mirror, record_write_client, timed_sync
+from bench.mirror import (
+    PacerKind,
+    RecordWritesKind,
+    build_mirror,
+    record_write_client,
+    record_writer,
+    timed_sync,
+)
 from tests.support.dynamodb import dynamodb_client
 
 
@@ -40,6 +47,7 @@ class ProbeSpec:
     rate_limit_penalty_seconds: float
     pacer_kind: PacerKind
     trace_python_heap: bool
+    record_writes: RecordWritesKind = "direct"
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def peak_rss() -> tuple[int, str]:
 
 def run_probe(spec: ProbeSpec) -> ProbeResult:
     dynamodb = dynamodb_client(spec.dynamodb_endpoint)
-    record_writes = record_write_client(spec.dynamodb_endpoint)
+    record_writes = record_writer(record_write_client(spec.dynamodb_endpoint), spec.record_writes)
     stack = build_mirror(
         base_id=spec.base_id,
         api_url=spec.api_url,

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from airtable_mirror.airtable import AirtableClient, LocalPacer, Pacer
 from airtable_mirror.repository import Checkpoint, DynamoPacer, RecordRepository, SyncRunRepository
+from airtable_mirror.repository.direct_writes import DirectWriteClient
 from airtable_mirror.repository.rate_slots import DEFAULT_SAFETY_MARGIN, slot_interval_ms
 from airtable_mirror.repository.table_schemas import TableSchemaRepository
 from airtable_mirror.run_queue import RunMessage
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 
 PacerKind = Literal["dynamo", "local"]
 PACER_KINDS: tuple[PacerKind, ...] = ("dynamo", "local")
+RecordWritesKind = Literal["direct", "boto3"]
+RECORD_WRITES_KINDS: tuple[RecordWritesKind, ...] = ("direct", "boto3")
+_DUMMY_CREDENTIALS = Credentials("testing", "testing", "testing")  # dynalite checks no signature
 
 
 class DiscardingQueue:
@@ -152,9 +157,9 @@ class TimedSync:
 def record_write_client(endpoint_url: str, max_pool_connections: int = 16) -> "DynamoDBClient":
     """A client of the local DynamoDB for record writes, without botocore's parameter validation."""
     session = boto3.session.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - dummy credentials for dynalite
-        aws_session_token="testing",  # noqa: S106
+        aws_access_key_id=_DUMMY_CREDENTIALS.access_key,
+        aws_secret_access_key=_DUMMY_CREDENTIALS.secret_key,
+        aws_session_token=_DUMMY_CREDENTIALS.token,
         region_name="us-east-1",
     )
     config = Config(
@@ -167,6 +172,15 @@ def record_write_client(endpoint_url: str, max_pool_connections: int = 16) -> "D
     return session.client("dynamodb", endpoint_url=endpoint_url, config=config)
 
 
+def record_writer(client: "DynamoDBClient", kind: RecordWritesKind) -> "DynamoDBClient | DirectWriteClient":
+    """What the sync engine writes records with, as `runtime.record_write_client` builds it ("direct"),
+    or the boto3 client itself ("boto3", to compare). Either way `client`'s event hooks see the calls,
+    so a write-unit meter on `client` counts them."""
+    if kind == "boto3":
+        return client
+    return DirectWriteClient(client, _DUMMY_CREDENTIALS)
+
+
 def build_mirror(
     *,
     base_id: str,
@@ -177,7 +191,7 @@ def build_mirror(
     requests_per_second: float,
     rate_limit_penalty_seconds: float,
     pacer_kind: PacerKind = "dynamo",
-    record_writes: "DynamoDBClient | None" = None,
+    record_writes: "DynamoDBClient | DirectWriteClient | None" = None,
 ) -> MirrorStack:
     """The sync stack on `dynamodb`; record writes through `record_writes` when given."""
     inner: Pacer

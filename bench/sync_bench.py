@@ -59,9 +59,12 @@ from bench.baselines import CopyOutcome, naive_copy, pyairtable_copy
 from bench.memory_probe import ProbeResult, ProbeSpec
 from bench.mirror import (
     PACER_KINDS,
+    RECORD_WRITES_KINDS,
     PacerKind,
+    RecordWritesKind,
     build_mirror,
     record_write_client,
+    record_writer,
     request_interval_seconds,
     timed_sync,
 )
@@ -115,6 +118,7 @@ class BenchConfig:
     penalty_seconds: float = 30.0  # as Airtable
     client_rate: float = 5.0  # what our pacer is told; it keeps its own safety margin below it
     pacer_kind: PacerKind = "dynamo"
+    record_writes: RecordWritesKind = "direct"  # the sync engine's record writer (bench/mirror.py)
     memory_small: int = 2_000
     memory_large: int = 50_000
     memory_emulator_rate: float = 200.0
@@ -138,6 +142,10 @@ class BenchConfig:
                 raise ValueError(f"{name} must be zero or positive, got {getattr(self, name)!r}")
         if self.pacer_kind not in PACER_KINDS:
             raise ValueError(f"pacer_kind must be one of {PACER_KINDS}, got {self.pacer_kind!r}")
+        if self.record_writes not in RECORD_WRITES_KINDS:
+            raise ValueError(
+                f"record_writes must be one of {RECORD_WRITES_KINDS}, got {self.record_writes!r}"
+            )
         if self.dynalite_storage not in DYNALITE_STORAGES:
             raise ValueError(
                 f"dynalite_storage must be one of {DYNALITE_STORAGES}, got {self.dynalite_storage!r}"
@@ -581,8 +589,9 @@ def _mirror_passes(
     say: Progress,
 ) -> list[PassResult]:
     results: list[PassResult] = []
-    record_writes = record_write_client(server.endpoint_url)
-    with dynalite_table(server) as table, WriteUnitMeter(table.client, record_writes) as meter:
+    record_writes_client = record_write_client(server.endpoint_url)
+    record_writes = record_writer(record_writes_client, config.record_writes)
+    with dynalite_table(server) as table, WriteUnitMeter(table.client, record_writes_client) as meter:
         stack = build_mirror(
             base_id=source.base_id,
             api_url=source.url,
@@ -636,7 +645,7 @@ def _mirror_passes(
                 say(_progress_line(results[-1]))
         finally:
             stack.close()
-            record_writes.close()
+            record_writes_client.close()
     return results
 
 
@@ -757,6 +766,7 @@ def _probe(
             rate_limit_penalty_seconds=config.memory_penalty_seconds,
             pacer_kind=config.pacer_kind,
             trace_python_heap=trace_python_heap,
+            record_writes=config.record_writes,
         )
         return run_probe_process(spec)
 
@@ -899,7 +909,8 @@ def format_report(report: BenchReport) -> str:
         f"ceiling {config.ceiling_records_per_second:,.0f} records/s ({PAGE_SIZE} records a page)",
         f"  airtable-mirror: client told {config.client_rate:g} requests/s, {config.pacer_kind} pacer "
         f"with its safety margin: one request per {interval * 1000:.0f} ms, at most {paced:,.1f} records/s "
-        f"({paced / config.ceiling_records_per_second:.3f} of the ceiling)",
+        f"({paced / config.ceiling_records_per_second:.3f} of the ceiling); record writes: "
+        f"{config.record_writes}",
         f"  DynamoDB: {STORAGE_NAMES[config.dynalite_storage]}, a fresh table per approach; every approach "
         f"copies the same {config.records:,} records, then copies the unchanged table again (re-sync). "
         "DynamoDB spends none of the client's CPU; dynalite shares this machine's cores with the code it "
@@ -1112,6 +1123,12 @@ def parse_arguments(argv: Sequence[str]) -> tuple[BenchConfig, Path | None]:
         help="our client's pacer (default: dynamo, as deployed)",
     )
     parser.add_argument(
+        "--record-writes",
+        choices=RECORD_WRITES_KINDS,
+        default="direct",
+        help="how the sync engine writes records (default: direct, as deployed; boto3 to compare)",
+    )
+    parser.add_argument(
         "--dynalite",
         choices=DYNALITE_STORAGES,
         default="memory",
@@ -1127,6 +1144,7 @@ def parse_arguments(argv: Sequence[str]) -> tuple[BenchConfig, Path | None]:
     arguments = parser.parse_args(argv)
     overrides: dict[str, Any] = {
         "pacer_kind": arguments.pacer,
+        "record_writes": arguments.record_writes,
         "trace_python_heap": arguments.heap_trace,
         "dynalite_storage": arguments.dynalite,
         "compare_storage": not arguments.no_storage_comparison,

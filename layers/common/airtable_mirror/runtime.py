@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airtable_mirror.airtable import AirtableClient
     from airtable_mirror.records_api.service import RecordsQueryService
     from airtable_mirror.repository import RecordRepository, SyncRunRepository
+    from airtable_mirror.repository.direct_writes import DirectWriteClient
     from airtable_mirror.repository.table_schemas import TableSchemaRepository
     from airtable_mirror.repository.webhooks import WebhookRepository
     from airtable_mirror.sync.engine import SyncEngine
@@ -128,15 +129,21 @@ def sync_service() -> SyncService:
 
 
 @per_container
-def record_write_client() -> DynamoDBClient:
-    """The sync engine's client for record writes, without botocore's parameter validation: the
-    repository builds every item it writes, and that check (a walk over the whole item) costs about a
-    sixth of the client CPU of a write, when a full sync makes one a record."""
-    return boto3.client(
+def record_write_client() -> DynamoDBClient | DirectWriteClient:
+    """The sync engine's client for record writes, one per record in a full sync: the
+    `DirectWriteClient` (repository/direct_writes.py says what it keeps and leaves out of a boto3
+    call), or, where it cannot go (a proxy), a boto3 client without parameter validation."""
+    from airtable_mirror.repository.direct_writes import DirectWriteClient
+
+    client = boto3.client(
         "dynamodb",
         endpoint_url=settings().dynamodb_endpoint_url,
         config=_AWS_CONFIG.merge(Config(parameter_validation=False)),
     )
+    credentials = boto3.session.Session().get_credentials()
+    if credentials is None or not DirectWriteClient.usable_for(client):
+        return client
+    return DirectWriteClient(client, credentials)
 
 
 @per_container

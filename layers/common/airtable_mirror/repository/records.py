@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
 
+    from airtable_mirror.repository.direct_writes import DirectWriteClient
+
     type Item = dict[str, AttributeValueTypeDef]
 
 logger = Logger(child=True)
@@ -133,7 +135,7 @@ class RecordRepository:
         compress_above_bytes: int = COMPRESS_ABOVE_BYTES,
         max_item_bytes: int = MAX_ITEM_BYTES,
         batch_getter: BatchGetter | None = None,
-        record_write_client: "DynamoDBClient | None" = None,
+        record_write_client: "DynamoDBClient | DirectWriteClient | None" = None,
     ) -> None:
         self._client = client
         self._write_client = record_write_client or client

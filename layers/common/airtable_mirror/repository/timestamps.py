@@ -5,6 +5,7 @@ the same width and zone: `2024-05-01T12:00:00.000000Z` (microseconds) for our ow
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 # Naive, read as UTC: isoformat() then writes no offset (and costs a fifth of strftime, which a sync
 # calls a few times a record).
@@ -12,6 +13,7 @@ _EPOCH = datetime(1970, 1, 1)
 _AIRTABLE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
+@lru_cache(maxsize=64)  # a sync page's records share one version
 def iso_from_micros(micros: int) -> str:
     """Version (microseconds since the epoch) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
     moment = _EPOCH + timedelta(microseconds=micros)

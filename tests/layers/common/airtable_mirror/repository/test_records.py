@@ -1,4 +1,5 @@
-"""Contract tests of RecordRepository: every test runs on moto and on dynalite."""
+"""Contract tests of RecordRepository: every test runs on moto and on dynalite, most of them with record
+writes through the boto3 client and through the DirectWriteClient."""
 
 import json
 import random
@@ -6,6 +7,7 @@ import string
 from typing import Any
 
 import pytest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from airtable_mirror.repository import (
@@ -15,6 +17,7 @@ from airtable_mirror.repository import (
     JsonValue,
     RecordRepository,
 )
+from airtable_mirror.repository.direct_writes import DirectWriteClient
 from airtable_mirror.repository.records import COMPRESS_ABOVE_BYTES
 from tests.support.clock import FakeClock
 from tests.support.dynamodb import CallCountingClient, DynamoTable
@@ -26,9 +29,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def records(dynamodb_table: DynamoTable, clock: FakeClock) -> RecordRepository:
-    return RecordRepository(dynamodb_table.client, dynamodb_table.name, clock=clock)
+@pytest.fixture(params=["boto3 writes", "direct writes"])
+def records(
+    request: pytest.FixtureRequest, dynamodb_table: DynamoTable, clock: FakeClock
+) -> RecordRepository:
+    """The repository, its record writes made by the boto3 client or by the `DirectWriteClient` the sync
+    engine uses (runtime.record_write_client): the contract is the same."""
+    writer = None
+    if request.param == "direct writes":
+        writer = DirectWriteClient(dynamodb_table.client, Credentials("testing", "testing", "testing"))
+    return RecordRepository(
+        dynamodb_table.client, dynamodb_table.name, clock=clock, record_write_client=writer
+    )
 
 
 # Writes ordered by version
