@@ -966,9 +966,9 @@ def format_report(report: BenchReport) -> str:
         )
     lines += _table(headers, rows)
     lines.append(
-        "  CPU ms/record: CPU time of this process (the sync or the baseline, and the emulator serving "
-        "it) and of dynalite, per record copied; on 2 cores, 500 records/s leaves 4 ms a record for both, "
-        "and this process, bound by its GIL, at most 2"
+        "  CPU ms/record: CPU time of this process (the sync or the baseline; the emulator is a process of "
+        "its own) and of dynalite, per record copied; on 2 cores, 500 records/s leaves 4 ms a record for "
+        "all three processes, and this one, bound by its GIL, at most 2"
     )
     lines.append("")
     for result in report.passes:

@@ -1,6 +1,7 @@
 """Client of the Airtable Web API for one base: schema, record listing and webhooks.
 
-Every request goes through the pacer first. Failures are handled in one place, :meth:`AirtableClient._send`:
+Every request is built (token included) before it goes through the pacer, then sent at once. Failures
+are handled in one place, :meth:`AirtableClient._send`:
 
 - 429 ``RATE_LIMIT_REACHED``: Airtable refuses the whole base for 30 s, so the client tells the pacer to
   hold everyone off, waits out the full penalty and resends (up to ``max_rate_limited_responses`` 429s
@@ -594,6 +595,10 @@ class AirtableClient:
         progress = _CallProgress()
 
         def attempt() -> requests.Response:
+            # Everything but the sending is done before the slot is taken: a slot is good for only a
+            # few milliseconds (see pacing.py), and building the request or reading the token (maybe
+            # from Secrets Manager) must not eat into it. Each attempt reads the token again.
+            prepared, send_settings = self._prepare(method, url, path_text, params, json_body)
             self._pacer.acquire()
             progress.attempts += 1
             self.stats.requests += 1
@@ -601,9 +606,7 @@ class AirtableClient:
             # holds the request and its Authorization header) gets chained to it.
             failure: _TransientFailure | AirtableError
             try:
-                response = self._session.request(
-                    method, url, params=params, json=json_body, timeout=self._timeout, auth=self._auth
-                )
+                response = self._session.send(prepared, timeout=self._timeout, **send_settings)
             except requests.ConnectTimeout as error:
                 failure = self._transport_failure("CONNECT_TIMEOUT", error, safe_to_resend=True)
             except requests.Timeout as error:
@@ -634,6 +637,33 @@ class AirtableClient:
         except _RetryableFailure as failure:
             final_failure = failure
         raise self._give_up(final_failure, method, path_text, progress, idempotent)
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        path_text: str,
+        params: list[tuple[str, str]] | None,
+        json_body: Mapping[str, Any] | None,
+    ) -> tuple[requests.PreparedRequest, dict[str, Any]]:
+        """The request as ``Session.request`` would send it (the session's headers, cookies and hooks,
+        the current token through ``_BearerAuth``) and the keyword arguments for ``Session.send``
+        (timeout aside: redirects, and the environment's proxies and CA bundle). Sends nothing."""
+        failure: AirtableError
+        try:
+            request = requests.Request(
+                method=method.upper(), url=url, data={}, json=json_body, params=params or {}, auth=self._auth
+            )
+            prepared = self._session.prepare_request(request)
+            settings = self._session.merge_environment_settings(prepared.url, {}, None, None, None)
+        except requests.RequestException as error:
+            # Raised after the try statement, like the send's failures, so nothing is chained to it.
+            failure = AirtableError(
+                NO_RESPONSE_STATUS, "REQUEST_FAILED", self._describe(error), method=method, path=path_text
+            )
+        else:
+            return prepared, {"allow_redirects": True, **settings}
+        raise failure
 
     def _check_response(
         self, response: requests.Response, method: str, path_text: str, progress: _CallProgress

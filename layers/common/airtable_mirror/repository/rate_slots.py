@@ -6,13 +6,36 @@ Airtable allows 5 requests per second per base. The item `B#{base}#RATE` / `SLOT
 UpdateItem that moves `next_slot_ms` from the value it read to the window's end; a conflict means
 another pacer moved it first, so it re-reads and tries again.
 
-Inside its window a pacer hands out moments at least one interval apart and never later than the
-window's last slot. Windows never overlap, so any two requests, from any pacers, are at least one
-interval apart. A request that comes late inside the window still fits (it keeps its distance from
-the next window); one that would not fit starts a new window, and the rest of the old one is lost:
-at most `batch_size - 1` slots, less than a second at the defaults.
+Inside its window a pacer hands out slots at least one interval apart and never later than the
+window's last slot; a window's first slot is no earlier than the moment its reservation came back.
+Windows never overlap, so any two slots, from any pacers, are at least one interval apart. A request
+that comes late inside the window still fits (it gets a later slot and keeps its distance from the
+next window); one that would not fit starts a new window, and the rest of the old one is lost: at most
+`batch_size - 1` slots, less than a second at the defaults.
 
-interval = (1 + safety_margin) / requests_per_second, rounded up to a whole millisecond.
+Late callers. A slot says when a request may leave, not when it does: a thread on a loaded host wakes
+after its slot (up to 187 ms has been seen). Windows of other processes may follow ours immediately,
+so a request sent late from the end of our window would crowd *their* first slots, which leave on
+time. So a slot is void once `late_tolerance_ms` has passed: the caller that wakes later gives it up
+(counted in `late_slots`, logged at debug) and takes the next free slot of its window, or a new window.
+This costs throughput only when the host is overloaded.
+
+    interval       = (1 + safety_margin) / requests_per_second, rounded up to a whole ms  (206 ms)
+    n              = max(1, floor(requests_per_second))   requests Airtable allows in 1 s  (5)
+    late_tolerance = max(0, n * interval - n / requests_per_second - send_allowance)
+                   = 1030 - 1000 - 10 = 20 ms, rounded down to a whole ms
+
+The margin buys `n * interval - 1 s` (30 ms) of slack per window of `n` requests; `send_allowance`
+(10 ms) of it is kept for what happens after `acquire` returns: the bytes reaching the socket, the
+spread of network delay, and clock skew between the hosts of the pacers (their clocks must agree within
+a few ms, as NTP-disciplined clocks do).
+
+Invariant. Slots of all pacers sharing a base are at least `interval` apart, and `acquire` returns
+within `late_tolerance` of its slot. Assuming each request leaves within `send_allowance` of the moment
+`acquire` returns, any `n + 1` requests sent through pacers sharing a base span at least
+`n * interval - late_tolerance - send_allowance = 1 s`: **no more than 5 requests in any 1 s**, and
+any two consecutive requests leave at least `interval - late_tolerance - send_allowance = 176 ms` apart.
+(A window reserved before another pacer's hold-off is not recalled; see `DynamoPacer.hold_off`.)
 
 `DynamoPacer` matches the Airtable client's pacing protocol (`acquire()`, `hold_off(seconds)`)
 structurally; this module does not import the client.
@@ -42,6 +65,7 @@ DEFAULT_REQUESTS_PER_SECOND = 5.0
 DEFAULT_SAFETY_MARGIN = 0.03
 DEFAULT_BATCH_SIZE = 5
 DEFAULT_MAX_ATTEMPTS = 50
+DEFAULT_SEND_ALLOWANCE = 0.010
 
 
 def slot_interval_ms(requests_per_second: float, safety_margin: float) -> int:
@@ -52,6 +76,16 @@ def slot_interval_ms(requests_per_second: float, safety_margin: float) -> int:
     if not math.isfinite(safety_margin) or safety_margin < 0:
         raise ValueError(f"safety_margin must be zero or more, got {safety_margin!r}")
     return max(1, math.ceil(round(1000 * (1 + safety_margin) / requests_per_second, 3)))
+
+
+def late_tolerance_ms(interval_ms: int, requests_per_second: float, send_allowance: float) -> int:
+    """Milliseconds after its slot a caller may still send (see the module docstring); rounded
+    down, never negative."""
+    if not math.isfinite(send_allowance) or send_allowance < 0:
+        raise ValueError(f"send_allowance must be zero or more, got {send_allowance!r}")
+    window_requests = max(1, math.floor(requests_per_second))
+    slack_ms = window_requests * interval_ms - 1000 * window_requests / requests_per_second
+    return max(0, math.floor(round(slack_ms - 1000 * send_allowance, 3)))
 
 
 class DynamoPacer:
@@ -75,6 +109,7 @@ class DynamoPacer:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        send_allowance: float = DEFAULT_SEND_ALLOWANCE,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -86,6 +121,7 @@ class DynamoPacer:
         }
         self._base_id = base_id
         self._interval_ms = slot_interval_ms(requests_per_second, safety_margin)
+        self._late_tolerance_ms = late_tolerance_ms(self._interval_ms, requests_per_second, send_allowance)
         self._batch_size = batch_size
         self._clock = clock
         self._sleep = sleep
@@ -98,19 +134,34 @@ class DynamoPacer:
         self._shared_next_ms: int | None = None
         self._shared_known = False
         self._hold_offs = 0
+        self._late_slots = 0
 
     @property
     def interval_seconds(self) -> float:
         return self._interval_ms / 1000
 
+    @property
+    def late_tolerance_seconds(self) -> float:
+        """How late after its slot `acquire` may still return (see the module docstring)."""
+        return self._late_tolerance_ms / 1000
+
+    @property
+    def late_slots(self) -> int:
+        """Slots given up because their caller woke more than the tolerance after them."""
+        return self._late_slots
+
     def acquire(self) -> None:
-        """Block until this caller may send one request."""
+        """Block until this caller may send one request; returns within the tolerance of its slot."""
         while True:
             with self._lock:
                 now_ms = self._now_ms()
                 slot_ms = max(now_ms, self._window_next_ms or now_ms)
-                if self._window_last_ms is None or slot_ms > self._window_last_ms:
-                    slot_ms = self._reserve_window(now_ms)
+                while self._window_last_ms is None or slot_ms > self._window_last_ms:
+                    start_ms = self._reserve_window(now_ms)
+                    # The reservation took at least a round trip; nobody else has a slot in the new
+                    # window yet, so its first slot is when it became ours, not a moment already past.
+                    now_ms = self._now_ms()
+                    slot_ms = max(start_ms, now_ms)
                 self._window_next_ms = slot_ms + self._interval_ms
                 hold_offs_before = self._hold_offs
             wait_seconds = slot_ms / 1000 - self._clock()
@@ -118,8 +169,22 @@ class DynamoPacer:
                 self._sleep(wait_seconds)
             with self._lock:
                 # A 429 seen by another thread of this process while we slept voids our slot.
-                if self._hold_offs == hold_offs_before:
+                if self._hold_offs != hold_offs_before:
+                    continue
+                late_ms = self._clock() * 1000 - slot_ms
+                if late_ms <= self._late_tolerance_ms:
                     return
+                # Sending now would crowd the next slots, perhaps another process's window: give the
+                # slot up and take the next free one.
+                self._late_slots += 1
+                late_slots = self._late_slots
+            logger.debug(
+                "request slot voided: the caller came back too late",
+                base_id=self._base_id,
+                late_ms=round(late_ms, 1),
+                tolerance_ms=self._late_tolerance_ms,
+                late_slots=late_slots,
+            )
 
     def hold_off(self, seconds: float) -> None:
         """Nobody (in any function) gets a slot before now + `seconds`; local slots are dropped.

@@ -1,6 +1,7 @@
 """AirtableClient against a scripted transport: construction, schema and record listing."""
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -8,12 +9,14 @@ import requests
 
 from airtable_mirror.airtable import (
     AirtableClient,
+    AirtableError,
     IteratorExpired,
     LocalPacer,
     TableNotFound,
     UnexpectedResponse,
 )
 from airtable_mirror.airtable.client import MAX_URL_LENGTH
+from airtable_mirror.airtable.errors import NO_RESPONSE_STATUS
 from tests.layers.common.airtable_mirror.airtable import airtable_responses as bodies
 from tests.layers.common.airtable_mirror.airtable.conftest import API_URL, BASE_ID, TOKEN, ClientFactory
 from tests.layers.common.airtable_mirror.airtable.fake_transport import RecordingPacer, ScriptedTransport
@@ -585,3 +588,89 @@ def test_every_request_acquires_the_pacer_first(
 
     assert [event for event in events if event != "hold_off"] == ["acquire", "send"] * 5
     assert pacer.acquires == len(transport.sent) == client.stats.requests == 5
+
+
+class _RecordingSession(requests.Session):
+    """Records when the client builds a request and when it hands one over to be sent."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+        self.sent_prepared: list[bool] = []
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        self.events.append("prepare")
+        return super().prepare_request(request)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.events.append("session.send")
+        self.sent_prepared.append(isinstance(request, requests.PreparedRequest))
+        return super().send(request, **kwargs)
+
+
+def test_each_attempt_is_prepared_with_a_fresh_token_before_its_slot_and_sent_right_after(
+    make_client: ClientFactory, transport: ScriptedTransport, pacer: RecordingPacer, events: list[str]
+) -> None:
+    # Given a session and a token provider that record when they are used
+    session = _RecordingSession(events)
+    session.mount("https://", transport)
+    tokens = iter(["patFIRSTtoken", "patROTATEDtoken"])
+
+    def token_provider() -> str:
+        events.append("token")
+        return next(tokens)
+
+    client = make_client(session=session, token_provider=token_provider)
+    transport.reply_json(503, bodies.RETRIABLE_ERROR)
+    transport.reply_json(200, bodies.page([1]))
+
+    # When a call needs two attempts
+    client.list_records_page(TABLE)
+
+    # Then each attempt built its request and read the token before taking its slot, and nothing
+    # happened between the slot and the send but the send of the prepared request
+    assert events == ["prepare", "token", "acquire", "session.send", "send"] * 2
+    assert session.sent_prepared == [True, True]
+    assert [sent.headers["Authorization"] for sent in transport.sent] == [
+        "Bearer patFIRSTtoken",
+        "Bearer patROTATEDtoken",
+    ]
+    assert pacer.acquires == client.stats.requests == 2
+
+
+def test_the_prepared_request_keeps_what_the_session_adds(
+    make_client: ClientFactory, transport: ScriptedTransport
+) -> None:
+    # Given a session with a default header, a cookie and a response hook
+    session = requests.Session()
+    session.mount("https://", transport)
+    session.headers["User-Agent"] = "airtable-mirror/test"
+    session.cookies.set("brw", "cookie-value", domain="api.airtable.test")
+    hooked: list[int] = []
+    session.hooks["response"].append(lambda response, **_: hooked.append(response.status_code))
+    client = make_client(session=session)
+    transport.reply_json(200, bodies.page([1]))
+
+    # When the client sends a request through it
+    client.list_records_page(TABLE)
+
+    # Then the request went out as Session.request would have sent it
+    sent = transport.sent[0]
+    assert sent.headers["User-Agent"] == "airtable-mirror/test"
+    assert sent.headers["Cookie"] == "brw=cookie-value"
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert sent.timeout == (30.0, 30.0)
+    assert hooked == [200]
+
+
+def test_a_request_that_cannot_be_built_takes_no_slot(
+    client: AirtableClient, transport: ScriptedTransport, pacer: RecordingPacer
+) -> None:
+    # NaN is not JSON: requests refuses to encode the body, before anything is sent
+    with pytest.raises(AirtableError, match="InvalidJSONError") as raised:
+        client.create_webhook(None, {"options": {"weight": float("nan")}})
+
+    assert (raised.value.status, raised.value.error_type) == (NO_RESPONSE_STATUS, "REQUEST_FAILED")
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert pacer.acquires == client.stats.requests == 0
+    assert transport.sent == []

@@ -1,8 +1,10 @@
 """DynamoPacer: request slots shared through DynamoDB by every function of a base."""
 
 import itertools
+import logging
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from airtable_mirror.airtable.pacing import Pacer
 from airtable_mirror.repository import DynamoPacer
 from airtable_mirror.repository.keys import RATE_SK, rate_pk
 from airtable_mirror.repository.rate_slots import NEXT_SLOT, slot_interval_ms
+from airtable_mirror.repository.rate_slots import logger as rate_slots_logger
 from tests.support.clock import FakeClock, VirtualClock
 from tests.support.dynamodb import CallCountingClient, DynamoTable
 from tests.support.records import BASE_ID
@@ -211,3 +214,204 @@ def test_concurrent_pacers_and_threads_never_hand_out_slots_closer_than_the_inte
     assert errors == []
     assert len(moments) == 48
     assert min(_gaps(moments)) >= INTERVAL - FLOAT_NOISE
+
+
+# Late wake-ups: a slot the caller comes back to too late is void, in every window.
+
+# 5 slots of 206 ms span 1.03 s; 10 ms are kept for the way from acquire() to the wire.
+LATE_TOLERANCE = 0.020
+
+
+def _most_in_any_second(moments: list[float]) -> int:
+    """The largest number of moments in any sliding second, counted as the emulator does."""
+    ordered = sorted(moments)
+    most = start = 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+class SerializedClient:
+    """One call at a time: DynamoDB's conditional writes are atomic, moto's are not under threads."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if not callable(method):
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            with self._lock:
+                return method(**kwargs)
+
+        return call
+
+
+def _late_sleep(clock: FakeClock, overruns: list[float]) -> Callable[[float], None]:
+    """A sleep that overruns by the next figure of `overruns` (then by nothing)."""
+    pending = iter(overruns)
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds + next(pending, 0.0))
+
+    return sleep
+
+
+def test_the_late_tolerance_is_the_slack_the_margin_buys_less_the_send_allowance(
+    dynamodb_table: DynamoTable,
+) -> None:
+    assert _pacer(dynamodb_table, FakeClock()).late_tolerance_seconds == pytest.approx(LATE_TOLERANCE)
+    assert _pacer(dynamodb_table, FakeClock(), safety_margin=0.0).late_tolerance_seconds == 0.0
+    assert _pacer(dynamodb_table, FakeClock(), send_allowance=0.0).late_tolerance_seconds == pytest.approx(
+        0.030
+    )
+    with pytest.raises(ValueError, match="send_allowance"):
+        _pacer(dynamodb_table, FakeClock(), send_allowance=float("nan"))
+
+
+def test_a_late_wake_up_gives_the_slot_up_and_takes_the_next_of_the_window(
+    dynamodb_table: DynamoTable, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a pacer whose second wait overruns by 100 ms, then one that overruns by 15 ms
+    clock = FakeClock()
+    client: Any = CallCountingClient(dynamodb_table.client)
+    pacer = DynamoPacer(
+        client, dynamodb_table.name, BASE_ID, clock=clock, sleep=_late_sleep(clock, [0.1, 0.015])
+    )
+    start = clock()
+
+    # When it hands out three slots
+    returned = []
+    with caplog.at_level(logging.DEBUG, logger=rate_slots_logger.name):
+        for _ in range(3):
+            pacer.acquire()
+            returned.append(clock() - start)
+
+    # Then the slot at 206 ms (woken at 306 ms) was given up for the one at 412 ms, which came back
+    # 15 ms late, within the tolerance; all from the first window
+    assert returned == pytest.approx([0.0, 0.412 + 0.015, 0.618])
+    assert pacer.late_slots == 1
+    assert client.calls == {"get_item": 1, "update_item": 1}
+    assert [record.levelno for record in caplog.records] == [logging.DEBUG]
+    assert "too late" in caplog.text
+
+
+def test_a_late_last_slot_does_not_crowd_the_window_after_it(dynamodb_table: DynamoTable) -> None:
+    # Given two pacers on one base; the first has used four slots of its window (0 .. 824 ms)
+    clock = FakeClock()
+    start = clock()
+    first = DynamoPacer(
+        dynamodb_table.client,
+        dynamodb_table.name,
+        BASE_ID,
+        clock=clock,
+        sleep=_late_sleep(clock, [0.0, 0.0, 0.0, 0.15]),
+    )
+    second = _pacer(dynamodb_table, clock)
+    for _ in range(4):
+        first.acquire()
+
+    # When its wait for the last slot (824 ms) overruns by 150 ms, and the second pacer then acquires
+    first.acquire()
+    first_returned = clock() - start
+    second.acquire()
+    second_returned = clock() - start
+
+    # Then the first did not send at 974 ms, 56 ms before the next window's first slot (1030 ms):
+    # it took that slot in a window of its own, and the second pacer the one after it
+    assert first.late_slots == 1
+    assert first_returned == pytest.approx(1.030)
+    assert second_returned == pytest.approx(1.030 + 5 * INTERVAL)
+
+
+def test_a_slow_reservation_starts_the_window_when_it_is_ours(dynamodb_table: DynamoTable) -> None:
+    # Given a pacer whose conditional write takes 50 ms on an idle base
+    clock = FakeClock()
+    start = clock()
+
+    class SlowClient(CallCountingClient):
+        def update_item(self, **kwargs: Any) -> Any:
+            clock.advance(0.05)
+            return CallCountingClient.__getattr__(self, "update_item")(**kwargs)
+
+    pacer = _pacer(dynamodb_table, clock, client=SlowClient(dynamodb_table.client))
+
+    # When it hands out two slots
+    pacer.acquire()
+    first = clock() - start
+    pacer.acquire()
+    second = clock() - start
+
+    # Then the first goes when the window is reserved (not voided as 50 ms late) and the next an
+    # interval after it
+    assert first == pytest.approx(0.05)
+    assert second == pytest.approx(0.05 + INTERVAL)
+    assert pacer.late_slots == 0
+
+
+def test_pacers_and_threads_on_a_busy_host_never_put_six_requests_in_one_second(
+    dynamodb_table: DynamoTable,
+) -> None:
+    # Given two pacers ("functions") with two threads each, sharing one table, on simulated time,
+    # every sleep overrunning by 0-300 ms
+    workers_per_pacer = 2
+    clock = VirtualClock(participants=2 * workers_per_pacer)
+    rng = random.Random(5)
+    rng_lock = threading.Lock()
+    oversleeps: list[list[float]] = [[], []]
+
+    def oversleeping(index: int) -> Callable[[float], None]:
+        def sleep(seconds: float) -> None:
+            with rng_lock:
+                extra = rng.uniform(0.0, 0.3)
+                oversleeps[index].append(extra)
+            clock.sleep(seconds + extra)
+
+        return sleep
+
+    client: Any = SerializedClient(dynamodb_table.client)
+    pacers = [
+        DynamoPacer(client, dynamodb_table.name, BASE_ID, clock=clock.time, sleep=oversleeping(index))
+        for index in range(2)
+    ]
+    returned: list[float] = []
+    returned_lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(pacer: DynamoPacer, seed: int) -> None:
+        work_rng = random.Random(seed)
+        try:
+            for _ in range(15):
+                pacer.acquire()
+                with returned_lock:
+                    returned.append(clock.time())
+                clock.sleep(work_rng.choice([0.0, 0.0, 0.01, 0.05, 0.3]))
+        except BaseException as error:  # surfaced below; a thread cannot fail the test itself
+            errors.append(error)
+        finally:
+            clock.leave()
+
+    # When they all acquire as fast as they can
+    threads = [
+        threading.Thread(target=work, args=(pacer, seed))
+        for seed, pacer in enumerate(pacers * workers_per_pacer)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # Then no sliding second holds six returns, and each pacer voided (and counted) exactly the
+    # wake-ups that came later than the tolerance
+    assert errors == []
+    assert len(returned) == 60
+    assert _most_in_any_second(returned) <= 5
+    assert min(_gaps(returned)) >= INTERVAL - LATE_TOLERANCE - FLOAT_NOISE
+    for pacer, extras in zip(pacers, oversleeps, strict=True):
+        assert pacer.late_slots == sum(1 for extra in extras if extra > LATE_TOLERANCE)
+    assert sum(pacer.late_slots for pacer in pacers) > 0
