@@ -83,6 +83,11 @@ class MeteredPacer:
             self._acquired, self._waited = 0, 0.0
         return figures
 
+    @property
+    def late_slots(self) -> int:
+        """Slots the inner pacer gave up because the caller woke too late for them (pacing.py)."""
+        return int(getattr(self._inner, "late_slots", 0))
+
 
 class WalkCountingRecords(RecordRepository):
     """The record repository, counting its index walks (`iter_table_keys`): the sync engine walks the

@@ -208,6 +208,7 @@ class PassResult:
     dynalite_cpu_seconds: float | None = None  # the dynalite process
     airtable_requests: int | None = None  # known for airtable-mirror only (its client counts them)
     pacer_wait_seconds: float | None = None  # airtable-mirror: time the page fetcher spent in acquire()
+    late_slots: int | None = None  # airtable-mirror: slots given up because the fetcher woke too late
     start_seconds: float | None = None  # airtable-mirror: starting the run (schema request, run item)
     tail_seconds: float | None = None  # airtable-mirror: last checkpoint to finished run (the sweep)
     index_walks: int | None = None  # airtable-mirror: walks of the table's index (sweep)
@@ -611,6 +612,7 @@ def _mirror_passes(
                 stack.records.take_walks()
                 stack.runs.take_tail_seconds()
                 requests_before = stack.client.stats.requests
+                late_before = stack.pacer.late_slots
                 say(f"{MIRROR}: {sync} on {STORAGE_NAMES[storage]} …")
                 with _cpu_use(server) as cpu:
                     synced = timed_sync(stack, source.table_id)
@@ -636,6 +638,7 @@ def _mirror_passes(
                         dynalite_cpu_seconds=cpu.dynalite_seconds,
                         airtable_requests=stack.client.stats.requests - requests_before,
                         pacer_wait_seconds=pacer_wait,
+                        late_slots=stack.pacer.late_slots - late_before,
                         start_seconds=synced.start_seconds,
                         tail_seconds=stack.runs.take_tail_seconds(),
                         index_walks=walks,
@@ -1066,7 +1069,8 @@ def _time_line(result: PassResult) -> str:
         f"finish); {result.index_walks} walk(s) of the index (a page of it after each page of the listing, "
         "and again after the listing only when a record is to be tombstoned); the page "
         f"fetcher waited {pacer_wait:.1f} s for rate slots ({pacer_wait / result.seconds:.0%} of the run: "
-        "near 100 % when Airtable's limit paces the run, low when the page writes hold it back)"
+        "near 100 % when Airtable's limit paces the run, low when the page writes hold it back) and gave "
+        f"up {result.late_slots or 0} slot(s) it woke too late for"
     )
 
 
