@@ -8,8 +8,11 @@ end of the listing sweeps away the records Airtable no longer has, and finishes 
 Three things overlap so that the run goes at Airtable's request rate rather than at the rate of
 Airtable and DynamoDB taken in turn:
 
-- a thread fetches the listing one page ahead of the writes, and reads the stored states of that
-  page's records (one BatchGetItem) before handing it over;
+- a thread fetches the listing up to two pages ahead of the writes, and reads the stored states of
+  each page's records (one BatchGetItem) before handing it over. A page whose writes run late then
+  does not make the fetcher miss its next rate slot (a slot not used when it comes is lost). When the
+  slice must hand over, it stops asking for pages and writes the ones already asked for, so the next
+  slice never fetches a page twice;
 - two pages are written at once, so the end of one page's writes, its checkpoint and the next page's
   first writes share the time; checkpoints are still saved in page order, each after its own page's
   writes;
@@ -64,6 +67,7 @@ logger = Logger(child=True)
 
 PAGE_SIZE = 100
 PAGES_WRITTEN_AT_ONCE = 2
+PAGES_FETCHED_AHEAD = 2  # pages asked of the fetcher beyond the one the writers last received
 # Index entries walked after each listing page: five times the page, so the walk ends well before the
 # listing even when a fifth of the indexed records are gone from the table.
 INDEX_WALK_STEP = 5 * PAGE_SIZE
@@ -159,8 +163,9 @@ StateReader = Callable[[Sequence[str]], Mapping[str, RecordState]]
 
 
 class _PageFetcher:
-    """Fetches the listing one page ahead of the writer, on a thread, with the stored states of the
-    page's records; errors surface in the writer."""
+    """Fetches the listing ahead of the writer, on a thread, with the stored states of each page's
+    records; errors surface in the writer. It fetches a page only when asked (`fetch_next`), and has
+    been asked for `ahead` pages when it starts."""
 
     def __init__(
         self,
@@ -171,6 +176,7 @@ class _PageFetcher:
         clock: Callable[[], float],
         read_states: StateReader,
         between_pages: Callable[[], None],
+        ahead: int = PAGES_FETCHED_AHEAD,
     ) -> None:
         self._client = client
         self._table_id = table_id
@@ -181,8 +187,9 @@ class _PageFetcher:
         self._between_pages = between_pages
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
         # One permit per page: the writer grants the next request only once it knows it will not hand
-        # over, so no page is fetched that the next invocation would have to fetch again.
-        self._permits = threading.Semaphore(1)
+        # over, and writes every page it granted before it does, so no page is fetched that the next
+        # invocation would have to fetch again.
+        self._permits = threading.Semaphore(ahead)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"fetch-{table_id}", daemon=True)
 
@@ -399,14 +406,20 @@ class SyncEngine:
             ThreadPoolExecutor(PAGES_WRITTEN_AT_ONCE, thread_name_prefix="page-writes") as page_writes,
         ):
             try:
+                asked_ahead = PAGES_FETCHED_AHEAD  # pages granted to the fetcher and not received yet
+                handing_over = False
                 for fetched in fetcher.pages():
+                    asked_ahead -= 1
                     if fetched.generation != generation:
                         generation = fetched.generation
                         counts.listing_restarts += 1
                     last_page = fetched.page.offset is None
-                    hand_over = not last_page and should_hand_over()
-                    if not last_page and not hand_over:
+                    handing_over = handing_over or (not last_page and should_hand_over())
+                    if not last_page and not handing_over:
                         fetcher.fetch_next()
+                        asked_ahead += 1
+                    # Hand over once every page asked for is written: none is fetched twice.
+                    hand_over = handing_over and not last_page and asked_ahead == 0
                     being_written.append((fetched, page_writes.submit(self._write_page, run, fetched)))
                     while being_written and (
                         len(being_written) >= PAGES_WRITTEN_AT_ONCE or last_page or hand_over

@@ -7,7 +7,7 @@ import pytest
 
 from airtable_emulator.errors import AirtableApiError
 from airtable_mirror.repository import Checkpoint, RecordObservation, WriteOutcome
-from airtable_mirror.sync.engine import SliceOutcome
+from airtable_mirror.sync.engine import PAGE_SIZE, PAGES_FETCHED_AHEAD, SliceOutcome
 from tests.layers.common.airtable_mirror.sync.harness import SyncHarness, sync_harness
 from tests.support.dynamodb import DynamoTable
 
@@ -182,15 +182,19 @@ def test_the_next_page_is_written_while_a_page_finishes_and_checkpoints_keep_pag
 
 
 def test_a_run_hands_over_between_pages_and_resumes_from_its_checkpoint(harness: SyncHarness) -> None:
-    harness.add_records(520)
+    harness.add_records(1020)  # 11 pages
     run_id = harness.start()
 
     # Every slice is told to hand over after its first page, as when the Lambda's time runs short
     results = harness.run_to_end(run_id, hand_over=lambda: True)
 
+    # Each slice writes the pages it had already asked the fetcher for, then hands over
+    assert PAGES_FETCHED_AHEAD == 2
     assert [r.outcome for r in results] == [SliceOutcome.HANDOVER] * 5 + [SliceOutcome.FINISHED]
-    assert results[-1].counts.pages == 6
-    assert results[-1].counts.written == 520
+    assert [r.counts.pages for r in results if r.counts] == [2, 4, 6, 8, 10, 11]
+    assert results[-1].counts.written == 1020
+    # and no page was fetched twice: one listing request a page, across the six slices
+    assert results[-1].counts.requests == 11
     assert harness.mirror_state() == harness.airtable_state()
 
 
@@ -329,7 +333,8 @@ def test_a_run_survives_iterator_expiry(dynalite_harness: SyncHarness) -> None:
 @pytest.mark.dynalite
 def test_iterator_expiry_does_not_hide_deletions(dynalite_harness: SyncHarness) -> None:
     harness = dynalite_harness
-    ids = harness.add_records(300)
+    # Enough pages that some are still to be asked for when page 2 reaches the writers
+    ids = harness.add_records((PAGES_FETCHED_AHEAD + 3) * PAGE_SIZE)
     harness.sync()
     run_id = harness.start()
     pages = {"n": 0}
