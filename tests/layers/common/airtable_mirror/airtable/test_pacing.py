@@ -10,6 +10,7 @@ from airtable_mirror.airtable.pacing import LocalPacer, Pacer
 from airtable_mirror.airtable.pacing import logger as pacing_logger
 from tests.layers.common.airtable_mirror.airtable.fake_transport import RecordingPacer
 from tests.support.clock import VirtualClock
+from tests.support.pacing import acquire_concurrently, gaps, most_in_any_second
 
 
 class FakeClock:
@@ -38,8 +39,8 @@ def test_requests_are_spaced_by_the_interval_with_its_safety_margin() -> None:
 
     assert pacer.interval == pytest.approx(0.206)
     assert sent_at[0] == 1000.0
-    gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
-    assert gaps == pytest.approx([0.206] * 10)
+    sent_gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
+    assert sent_gaps == pytest.approx([0.206] * 10)
     # No sliding second ever holds six requests.
     assert all(sent_at[index + 5] - sent_at[index] > 1.0 for index in range(len(sent_at) - 5))
 
@@ -145,18 +146,6 @@ def test_pacers_satisfy_the_protocol_structurally() -> None:
 LATE_TOLERANCE = 0.020
 
 
-def _most_in_any_second(moments: list[float]) -> int:
-    """The largest number of moments in any sliding second, counted as the emulator does: a request
-    is refused when five others came less than a second before it."""
-    ordered = sorted(moments)
-    most = start = 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 class OversleepingSleep:
     """A loaded host: every sleep lasts what was asked plus a random 0-300 ms."""
 
@@ -237,38 +226,14 @@ def test_threads_on_a_busy_host_never_put_six_requests_in_one_second() -> None:
     clock = VirtualClock(participants=threads_count, start=1000.0)
     sleep = OversleepingSleep(clock.sleep, seed=11)
     pacer = LocalPacer(clock=clock.time, sleep=sleep)
-    returned: list[float] = []
-    returned_lock = threading.Lock()
-    errors: list[BaseException] = []
 
-    def work(seed: int) -> None:
-        rng = random.Random(seed)
-        try:
-            for _ in range(15):
-                pacer.acquire()
-                with returned_lock:
-                    returned.append(clock.time())
-                clock.sleep(rng.choice([0.0, 0.0, 0.01, 0.05, 0.3]))
-        except BaseException as error:  # surfaced below; a thread cannot fail the test itself
-            errors.append(error)
-        finally:
-            clock.leave()
-
-    # When they all acquire as fast as they can
-    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    # When they all acquire as fast as they can (a thread's error is raised here)
+    returned = acquire_concurrently(
+        [pacer] * threads_count, clock, rounds=15, pauses=[0.0, 0.0, 0.01, 0.05, 0.3]
+    )
 
     # Then no sliding second holds six returns, and every wake-up past the tolerance was voided
-    assert errors == []
     assert len(returned) == 60
-    assert _most_in_any_second(returned) <= 5
-    assert min(_gaps(returned)) >= 0.206 - LATE_TOLERANCE - 1e-9
+    assert most_in_any_second(returned) <= 5
+    assert min(gaps(returned)) >= 0.206 - LATE_TOLERANCE - 1e-9
     assert pacer.late_slots == sleep.later_than(LATE_TOLERANCE) > 0
-
-
-def _gaps(moments: list[float]) -> list[float]:
-    ordered = sorted(moments)
-    return [later - earlier for earlier, later in itertools.pairwise(ordered)]

@@ -1,6 +1,5 @@
 """DynamoPacer: request slots shared through DynamoDB by every function of a base."""
 
-import itertools
 import logging
 import random
 import threading
@@ -16,6 +15,7 @@ from airtable_mirror.repository.rate_slots import NEXT_SLOT, slot_interval_ms
 from airtable_mirror.repository.rate_slots import logger as rate_slots_logger
 from tests.support.clock import FakeClock, VirtualClock
 from tests.support.dynamodb import CallCountingClient, DynamoTable
+from tests.support.pacing import acquire_concurrently, gaps, most_in_any_second
 from tests.support.records import BASE_ID
 
 INTERVAL = 0.206  # (1 + 0.03) / 5 requests per second
@@ -25,11 +25,6 @@ FLOAT_NOISE = 1e-6
 
 def _pacer(table: DynamoTable, clock: FakeClock, client: Any = None, **options: Any) -> DynamoPacer:
     return DynamoPacer(client or table.client, table.name, BASE_ID, clock=clock, sleep=clock.sleep, **options)
-
-
-def _gaps(moments: list[float]) -> list[float]:
-    ordered = sorted(moments)
-    return [later - earlier for earlier, later in itertools.pairwise(ordered)]
 
 
 def test_interval_is_the_rate_plus_the_safety_margin_in_whole_milliseconds() -> None:
@@ -62,7 +57,7 @@ def test_one_pacer_spaces_requests_and_reserves_a_window_per_five(dynamodb_table
 
     # Then they are one interval apart, starting now, for one read and two conditional updates
     assert moments[0] == pytest.approx(1_714_564_800.0)
-    assert all(gap == pytest.approx(INTERVAL) for gap in _gaps(moments))
+    assert all(gap == pytest.approx(INTERVAL) for gap in gaps(moments))
     assert client.calls == {"get_item": 1, "update_item": 2}
 
 
@@ -82,7 +77,7 @@ def test_two_pacers_taking_turns_never_hand_out_slots_closer_than_the_interval(
         clock.advance(rng.choice([0.0, 0.0, 0.05, 0.2, 0.9, 1.7]))
 
     # Then no two slots are closer than the interval
-    assert min(_gaps(moments)) >= INTERVAL - FLOAT_NOISE
+    assert min(gaps(moments)) >= INTERVAL - FLOAT_NOISE
 
 
 def test_a_late_request_inside_its_window_is_served_without_a_new_reservation(
@@ -183,54 +178,21 @@ def test_concurrent_pacers_and_threads_never_hand_out_slots_closer_than_the_inte
         )
         for _ in range(2)
     ]
-    moments: list[float] = []
-    moments_lock = threading.Lock()
-    errors: list[BaseException] = []
 
-    def work(pacer: DynamoPacer, seed: int) -> None:
-        rng = random.Random(seed)
-        try:
-            for _ in range(12):
-                pacer.acquire()
-                with moments_lock:
-                    moments.append(clock.time())
-                clock.sleep(rng.choice([0.0, 0.01, 0.1, 0.3, 1.1]))
-        except BaseException as error:  # surfaced below; a thread cannot fail the test itself
-            errors.append(error)
-        finally:
-            clock.leave()
-
-    # When they all acquire as fast as they can
-    threads = [
-        threading.Thread(target=work, args=(pacer, seed))
-        for seed, pacer in enumerate(pacers * workers_per_pacer)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    # When they all acquire as fast as they can (a thread's error is raised here)
+    moments = acquire_concurrently(
+        pacers * workers_per_pacer, clock, rounds=12, pauses=[0.0, 0.01, 0.1, 0.3, 1.1]
+    )
 
     # Then every request got a slot and no two are closer than the interval
-    assert errors == []
     assert len(moments) == 48
-    assert min(_gaps(moments)) >= INTERVAL - FLOAT_NOISE
+    assert min(gaps(moments)) >= INTERVAL - FLOAT_NOISE
 
 
 # Late wake-ups: a slot the caller comes back to too late is void, in every window.
 
 # 5 slots of 206 ms span 1.03 s; 10 ms are kept for the way from acquire() to the wire.
 LATE_TOLERANCE = 0.020
-
-
-def _most_in_any_second(moments: list[float]) -> int:
-    """The largest number of moments in any sliding second, counted as the emulator does."""
-    ordered = sorted(moments)
-    most = start = 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 class SerializedClient:
@@ -379,39 +341,17 @@ def test_pacers_and_threads_on_a_busy_host_never_put_six_requests_in_one_second(
         DynamoPacer(client, dynamodb_table.name, BASE_ID, clock=clock.time, sleep=oversleeping(index))
         for index in range(2)
     ]
-    returned: list[float] = []
-    returned_lock = threading.Lock()
-    errors: list[BaseException] = []
 
-    def work(pacer: DynamoPacer, seed: int) -> None:
-        work_rng = random.Random(seed)
-        try:
-            for _ in range(15):
-                pacer.acquire()
-                with returned_lock:
-                    returned.append(clock.time())
-                clock.sleep(work_rng.choice([0.0, 0.0, 0.01, 0.05, 0.3]))
-        except BaseException as error:  # surfaced below; a thread cannot fail the test itself
-            errors.append(error)
-        finally:
-            clock.leave()
-
-    # When they all acquire as fast as they can
-    threads = [
-        threading.Thread(target=work, args=(pacer, seed))
-        for seed, pacer in enumerate(pacers * workers_per_pacer)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    # When they all acquire as fast as they can (a thread's error is raised here)
+    returned = acquire_concurrently(
+        pacers * workers_per_pacer, clock, rounds=15, pauses=[0.0, 0.0, 0.01, 0.05, 0.3]
+    )
 
     # Then no sliding second holds six returns, and each pacer voided (and counted) exactly the
     # wake-ups that came later than the tolerance
-    assert errors == []
     assert len(returned) == 60
-    assert _most_in_any_second(returned) <= 5
-    assert min(_gaps(returned)) >= INTERVAL - LATE_TOLERANCE - FLOAT_NOISE
+    assert most_in_any_second(returned) <= 5
+    assert min(gaps(returned)) >= INTERVAL - LATE_TOLERANCE - FLOAT_NOISE
     for pacer, extras in zip(pacers, oversleeps, strict=True):
         assert pacer.late_slots == sum(1 for extra in extras if extra > LATE_TOLERANCE)
     assert sum(pacer.late_slots for pacer in pacers) > 0
