@@ -12,7 +12,8 @@ Cold start matters here (a reader waits on it), so this function imports less th
 X-Ray SDK (its import alone costs about half of the powertools + boto3 + pydantic floor; Lambda's
 active tracing still records each invocation), no Airtable client, and of the records service only
 the query's parameters: the service and the repository load with the first request that reads the
-mirror (runtime.py), the OpenAPI models with the first /docs request.
+mirror (runtime.py), the OpenAPI models with the first /docs request, the /tables models with the
+first /tables request (or /docs). docs/records-api.md#cold-start lists the rest.
 """
 
 import inspect
@@ -27,13 +28,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import AwareDatetime
 
 from airtable_mirror import runtime
+from airtable_mirror.api import records_models
 from airtable_mirror.api.errors import (
     error_response,
     register_common_error_handlers,
     register_database_error_handlers,
 )
 from airtable_mirror.api.openapi import DocumentedHttpResolver
-from airtable_mirror.api.records_models import ErrorBody, RecordPageView, RecordView, TablesView, TableView
+from airtable_mirror.api.records_models import ErrorBody, RecordPageView, RecordView
 from airtable_mirror.records_api.filters import MAX_FILTER_VALUE_LENGTH, MAX_FILTERS, filter_parameters
 from airtable_mirror.records_api.query import (
     CURSOR_PATTERN,
@@ -243,9 +245,10 @@ def get_record(
         503: DATABASE_UNAVAILABLE,
     },
 )
-def list_tables() -> TablesView:
+def list_tables() -> "records_models.TablesView":  # a name records_models loads on first use
     summaries = runtime.records_query_service().list_tables()
-    return TablesView(tables=[TableView.from_summary(summary) for summary in summaries])
+    views = [records_models.TableView.from_summary(summary) for summary in summaries]
+    return records_models.TablesView(tables=views)
 
 
 @app.not_found

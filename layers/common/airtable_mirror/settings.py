@@ -2,16 +2,23 @@
 
 Every function reads the same variables (set once in template.yaml's Globals); a bad value fails the
 cold start with a message naming the variable, never a request halfway through.
+
+The values are validated by pydantic's core against the schema a pydantic model of these fields
+generates, written out in `_validator`: the same checks, conversions and messages, without defining
+a model at import (which built that schema from the annotations on every cold start, about 4 ms of
+each function's). tests/layers/common/airtable_mirror/test_settings.py keeps that model and checks
+that both agree.
 """
 
 import os
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as schema
 
 BASE_ID_PATTERN = r"^app[A-Za-z0-9]{14}$"
 
@@ -35,46 +42,37 @@ def parse_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Settings(NamedTuple):
+    """The deployment's configuration, immutable; `from_environment` builds it, every value checked."""
 
-    mirror_table_name: Annotated[str, Field(min_length=3)]
-    airtable_base_id: Annotated[str, Field(pattern=BASE_ID_PATTERN)]
+    mirror_table_name: str
+    airtable_base_id: str
     airtable_api_url: str = "https://api.airtable.com"
     # Name or ARN of the Secrets Manager secret holding the token (AWS); None means a local token.
     airtable_token_secret: str | None = None
-    table_aliases: dict[str, str] = {}
-    sync_tables: list[str] = []
+    table_aliases: dict[str, str] = {}  # noqa: RUF012 - from_environment always gives a new one
+    sync_tables: list[str] = []  # noqa: RUF012 - likewise
     sync_queue_url: str | None = None
     dynamodb_endpoint_url: str | None = None
-    requests_per_second: Annotated[float, Field(gt=0, le=50)] = 5.0
-    rate_limit_penalty_seconds: Annotated[float, Field(ge=0)] = 30.0
-    request_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    requests_per_second: float = 5.0
+    rate_limit_penalty_seconds: float = 30.0
+    request_timeout_seconds: float = 30.0
     # A sync invocation hands its run over to a new one when less than this much time is left.
-    handover_margin_seconds: Annotated[float, Field(ge=1)] = 60.0
-    tombstone_ttl_seconds: Annotated[int, Field(ge=3600)] = 14 * 24 * 3600
+    handover_margin_seconds: float = 60.0
+    tombstone_ttl_seconds: int = 14 * 24 * 3600
     # Webhooks (docs/webhooks.md). The FIFO queue between the receiver and the worker:
     webhook_queue_url: str | None = None
     # Where webhook MAC secrets live: Secrets Manager (AWS) or the mirror table (local stack, tests).
     webhook_mac_store: Literal["secretsmanager", "table"] = "secretsmanager"
-    webhook_mac_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{0,256}$")] = (
-        "airtable-mirror/webhooks/"
-    )
+    webhook_mac_prefix: str = "airtable-mirror/webhooks/"
     # Name or ARN of the secret holding WEBHOOK_SECRET (seed push format); unset: WEBHOOK_SECRET locally.
     webhook_push_secret: str | None = None
     # A drain holds its webhook this long at most; a crashed drain's webhook is free again after it.
-    webhook_lease_seconds: Annotated[float, Field(ge=5)] = 120.0
+    webhook_lease_seconds: float = 120.0
     # Records API page cursors are signed with this Secrets Manager secret (AWS), or with the local
     # key (development; a built-in development key when neither is set).
     cursor_signing_secret: str | None = None
-    cursor_signing_key: Annotated[str, Field(min_length=16)] | None = None
-
-    @field_validator("airtable_api_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+    cursor_signing_key: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -82,6 +80,8 @@ class Settings(BaseModel):
         raw: dict[str, object] = {
             "mirror_table_name": env.get("MIRROR_TABLE_NAME", ""),
             "airtable_base_id": env.get("AIRTABLE_BASE_ID", ""),
+            "table_aliases": {},
+            "sync_tables": [],
         }
         optional = {
             "airtable_api_url": "AIRTABLE_API_URL",
@@ -109,9 +109,48 @@ class Settings(BaseModel):
                 raw["table_aliases"] = parse_mapping(env["TABLE_ALIASES"])
             if env.get("SYNC_TABLES"):
                 raw["sync_tables"] = parse_list(env["SYNC_TABLES"])
-            return cls.model_validate(raw)
+            return cls(**_validator().validate_python(raw))
         except (ValidationError, ValueError) as error:
             raise ConfigurationError(f"invalid configuration: {error}") from None
+
+
+def _api_url(value: str) -> str:
+    if not re.match(r"^https?://", value):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+@cache
+def _validator() -> SchemaValidator:
+    """Built by the first read of the configuration (pydantic's core compiles it in well under 1 ms)."""
+
+    def optional(value: schema.CoreSchema) -> schema.TypedDictField:
+        return schema.typed_dict_field(value, required=False)
+
+    text = schema.str_schema()
+    fields = {
+        "mirror_table_name": schema.typed_dict_field(schema.str_schema(min_length=3)),
+        "airtable_base_id": schema.typed_dict_field(schema.str_schema(pattern=BASE_ID_PATTERN)),
+        "airtable_api_url": optional(schema.no_info_after_validator_function(_api_url, text)),
+        "airtable_token_secret": optional(text),
+        "table_aliases": optional(schema.dict_schema(text, text)),
+        "sync_tables": optional(schema.list_schema(text)),
+        "sync_queue_url": optional(text),
+        "dynamodb_endpoint_url": optional(text),
+        "requests_per_second": optional(schema.float_schema(gt=0, le=50)),
+        "rate_limit_penalty_seconds": optional(schema.float_schema(ge=0)),
+        "request_timeout_seconds": optional(schema.float_schema(gt=0)),
+        "handover_margin_seconds": optional(schema.float_schema(ge=1)),
+        "tombstone_ttl_seconds": optional(schema.int_schema(ge=3600)),
+        "webhook_queue_url": optional(text),
+        "webhook_mac_store": optional(schema.literal_schema(["secretsmanager", "table"])),
+        "webhook_mac_prefix": optional(schema.str_schema(pattern=r"^[A-Za-z0-9/_+=.@-]{0,256}$")),
+        "webhook_push_secret": optional(text),
+        "webhook_lease_seconds": optional(schema.float_schema(ge=5)),
+        "cursor_signing_secret": optional(text),
+        "cursor_signing_key": optional(schema.str_schema(min_length=16)),
+    }
+    return SchemaValidator(schema.typed_dict_schema(fields, cls_name="Settings", extra_behavior="forbid"))
 
 
 @lru_cache(maxsize=1)

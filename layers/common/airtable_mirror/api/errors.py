@@ -3,15 +3,15 @@
 Body: ``{"error": {"code": "SYNC_RUN_ACTIVE", "message": "...", ...extra}}``. Nothing here echoes a
 token: Airtable's messages never carry it, and the client redacts anything that might.
 
-The Airtable client's errors are imported only by `register_error_handlers`: the records function
-never calls Airtable and registers `register_common_error_handlers`, so its cold start does not load
-the client.
+The Airtable client's errors are mapped in api/airtable_errors.py, which only `register_error_handlers`
+loads: the records function never calls Airtable and registers `register_common_error_handlers`, so
+its cold start neither loads the client nor compiles that mapping.
 """
 
 import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -21,14 +21,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from airtable_mirror.records_api.errors import InvalidQueryError, RecordNotFoundError, TableNotFoundError
 from airtable_mirror.repository.errors import InvalidCursorError, InvalidIdentifierError, UnprocessedKeysError
 from airtable_mirror.settings import ConfigurationError
-
-if TYPE_CHECKING:
-    from airtable_mirror.airtable import (
-        AirtableAuthError,
-        AirtableError,
-        AirtableNotFound,
-        BillingLimitExceeded,
-    )
 
 logger = Logger(child=True)
 
@@ -74,31 +66,6 @@ def _invalid_identifier(error: Exception) -> Response[str]:
     return error_response(HTTPStatus.BAD_REQUEST, "INVALID_REQUEST", str(error))
 
 
-def _airtable_not_found(error: "AirtableNotFound") -> Response[str]:
-    return error_response(HTTPStatus.NOT_FOUND, "TABLE_NOT_FOUND", error.message)
-
-
-def _airtable_auth(error: "AirtableAuthError") -> Response[str]:
-    logger.error("Airtable rejected the token", status=error.status, error_type=error.error_type)
-    return error_response(
-        HTTPStatus.BAD_GATEWAY,
-        "AIRTABLE_AUTH_FAILED",
-        f"Airtable rejected the configured token (HTTP {error.status}): {error.message}",
-    )
-
-
-def _billing(error: "BillingLimitExceeded") -> Response[str]:
-    return error_response(HTTPStatus.BAD_GATEWAY, "AIRTABLE_BILLING_LIMIT", error.message)
-
-
-def _unavailable(error: "AirtableError") -> Response[str]:
-    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "AIRTABLE_UNAVAILABLE", error.message)
-
-
-def _airtable(error: "AirtableError") -> Response[str]:
-    return error_response(HTTPStatus.BAD_GATEWAY, "AIRTABLE_ERROR", error.message)
-
-
 def _configuration(error: ConfigurationError) -> Response[str]:
     logger.error("configuration error", reason=str(error))
     return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "SERVICE_MISCONFIGURED", str(error))
@@ -139,25 +106,6 @@ _COMMON_HANDLERS: ErrorMapping = [
 ]
 
 
-def _airtable_handlers() -> ErrorMapping:
-    from airtable_mirror.airtable import (  # noqa: PLC0415 - only the functions that call Airtable
-        AirtableAuthError,
-        AirtableError,
-        AirtableNotFound,
-        AirtableUnavailable,
-        BillingLimitExceeded,
-        RateLimitedTooOften,
-    )
-
-    return [
-        (AirtableNotFound, _airtable_not_found),
-        (AirtableAuthError, _airtable_auth),
-        (BillingLimitExceeded, _billing),
-        ([AirtableUnavailable, RateLimitedTooOften], _unavailable),
-        (AirtableError, _airtable),
-    ]
-
-
 def _register(app: APIGatewayHttpResolver, mapping: ErrorMapping) -> None:
     for exception_classes, handler in mapping:
         app.exception_handler(exception_classes)(handler)
@@ -166,7 +114,9 @@ def _register(app: APIGatewayHttpResolver, mapping: ErrorMapping) -> None:
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Map domain errors, the Airtable client's included, to statuses on ``app`` (powertools picks the
     most specific class)."""
-    _register(app, _COMMON_HANDLERS + _airtable_handlers())
+    from airtable_mirror.api.airtable_errors import airtable_handlers  # noqa: PLC0415 - see above
+
+    _register(app, _COMMON_HANDLERS + airtable_handlers())
 
 
 def register_common_error_handlers(app: APIGatewayHttpResolver) -> None:

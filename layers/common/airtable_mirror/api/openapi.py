@@ -9,22 +9,17 @@ with Swagger UI without making every cold start pay for it.
 - `serve_docs` is powertools' `enable_swagger` (the same Swagger UI assets and page), except that the
   OpenAPI models (pydantic models of the whole OpenAPI specification, about as slow to import as
   boto3) load on the first request for the docs instead of at import.
+
+What only the document and the docs page need (api/openapi_docs.py) loads with them: a cold start
+that serves data neither imports nor compiles it.
 """
 
-import json
-from http import HTTPStatus
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI, Operation
-
-_POWERTOOLS_VALIDATION_STATUS = 422
-_OPERATIONS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-# ValidationError last: the others refer to it
-_VALIDATION_SCHEMAS = ("HTTPValidationError", "ResponseValidationError", "ValidationError")
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 
 class DocumentedHttpResolver(APIGatewayHttpResolver):
@@ -37,53 +32,15 @@ class DocumentedHttpResolver(APIGatewayHttpResolver):
         self._extra_parameters.setdefault((path, method.lower()), []).append(parameter)
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> "OpenAPI":
-        from aws_lambda_powertools.event_handler.openapi.models import Parameter  # noqa: PLC0415 - slow
+        from airtable_mirror.api.openapi_docs import as_answered  # noqa: PLC0415 - docs only
 
-        schema = super().get_openapi_schema(*args, **kwargs)
-        for path, item in (schema.paths or {}).items():
-            for method in _OPERATIONS:
-                operation: Operation | None = getattr(item, method, None)
-                if operation is None:
-                    continue
-                if operation.responses:
-                    operation.responses.pop(_POWERTOOLS_VALIDATION_STATUS, None)
-                extra = self._extra_parameters.get((path, method), [])
-                if extra:
-                    documented = list(operation.parameters or [])
-                    documented.extend(Parameter.model_validate(parameter) for parameter in extra)
-                    operation.parameters = documented
-        components = schema.components.schemas if schema.components else None
-        for name in _VALIDATION_SCHEMAS:
-            if components and name in components and not _refers_to(schema, name):
-                del components[name]
-        return schema
+        return as_answered(super().get_openapi_schema(*args, **kwargs), self._extra_parameters)
 
     def serve_docs(self, path: str, **openapi_info: Any) -> None:
         """Swagger UI at `path`, and the OpenAPI document it shows at `path?format=json`."""
 
         @self.get(path, include_in_schema=False)
         def docs() -> Response[str]:
-            # The slow imports happen here, on the first request for the docs
-            from aws_lambda_powertools.event_handler.openapi import swagger_ui  # noqa: PLC0415
-            from aws_lambda_powertools.event_handler.openapi.models import Server  # noqa: PLC0415
+            from airtable_mirror.api.openapi_docs import docs_page  # noqa: PLC0415 - docs only
 
-            servers = [Server(url=self._get_base_path() or "/")]
-            document = self.get_openapi_json_schema(servers=servers, **openapi_info)
-            query = self.current_event.query_string_parameters or {}
-            if query.get("format") == "json":
-                return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, document)
-            assets = Path(swagger_ui.__file__).parent
-            page = swagger_ui.generate_swagger_html(
-                # Inside a <script>, "</" would end it early
-                document.replace("</", "<\\/"),
-                (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-                (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
-                "",
-                None,
-            )
-            return Response(HTTPStatus.OK, content_types.TEXT_HTML, page)
-
-
-def _refers_to(schema: "OpenAPI", component: str) -> bool:
-    document = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return f'"#/components/schemas/{component}"' in json.dumps(document)
+            return docs_page(self, openapi_info)

@@ -1,8 +1,13 @@
 """What the records API answers with (and what its OpenAPI document shows).
 
-The /tables models are built on their first use (`defer_build`): a cold start that serves /records
-does not build them. The record models are needed by the first /records request (powertools
-validates the response against them), so deferring theirs would only move the cost.
+The record models are built at import: the first /records request needs them (powertools validates
+the response against them), so deferring theirs would only move the cost. The rest is not built by a
+cold start that serves /records:
+- the /tables models live in api/tables_models.py, which loads when one of their names is first
+  read from this module (`__getattr__` below): with the first /tables request or /docs;
+- the error body is built on its first use (`defer_build`), which is the OpenAPI document's: errors
+  are written by api/errors.py, never validated against it (powertools' TypeAdapters for the routes'
+  documented responses defer to the model's own setting).
 """
 
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,8 +15,23 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from airtable_mirror.api.tables_models import FieldView, LastSyncView, TablesView, TableView
     from airtable_mirror.records_api.query import RecordQuery
-    from airtable_mirror.records_api.service import NamedRecord, RecordListing, TableSummary
+    from airtable_mirror.records_api.service import NamedRecord, RecordListing
+
+__all__ = [
+    "ErrorBody",
+    "ErrorDetail",
+    "FieldView",
+    "LastSyncView",
+    "MirrorMetadata",
+    "RecordPageView",
+    "RecordView",
+    "TableRef",
+    "TableView",
+    "TablesView",
+]
+_TABLES_MODELS = ("FieldView", "LastSyncView", "TableView", "TablesView")
 
 
 class TableRef(BaseModel):
@@ -81,63 +101,24 @@ class RecordPageView(BaseModel):
         )
 
 
-BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
-
-
-class FieldView(BaseModel):
-    model_config = BUILT_ON_FIRST_USE
-
-    id: str
-    name: str
-    type: str
-
-
-class LastSyncView(BaseModel):
-    model_config = BUILT_ON_FIRST_USE
-
-    run_id: str
-    status: str = Field(description="succeeded, failed or cancelled")
-    finished_at: str
-
-
-class TableView(BaseModel):
-    model_config = BUILT_ON_FIRST_USE
-
-    id: str
-    name: str
-    record_count: int | None = Field(
-        description="live records when the last sync finished (exact then; webhook changes since are "
-        "not counted until the next sync); null before a clean, successful sync"
-    )
-    last_sync: LastSyncView | None
-    fields: list[FieldView]
-
-    @classmethod
-    def from_summary(cls, summary: "TableSummary") -> "TableView":
-        table, last = summary.table, summary.table.last_sync
-        return cls(
-            id=table.table_id,
-            name=table.name,
-            record_count=summary.record_count,
-            last_sync=None
-            if last is None
-            else LastSyncView(run_id=last.run_id, status=last.status, finished_at=last.finished_at),
-            fields=[FieldView(id=f.id, name=f.name, type=f.type) for f in table.fields],
-        )
-
-
-class TablesView(BaseModel):
-    model_config = BUILT_ON_FIRST_USE
-
-    tables: list[TableView]
-
-
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     code: str = Field(description="stable, machine-readable: INVALID_REQUEST, TABLE_NOT_FOUND, …")
     message: str = Field(description="what was wrong, naming the parameter at fault")
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: ErrorDetail
+
+
+def __getattr__(name: str) -> object:
+    if name not in _TABLES_MODELS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from airtable_mirror.api import tables_models  # noqa: PLC0415 - on first use, see above
+
+    value = getattr(tables_models, name)
+    globals()[name] = value  # the next lookup is an ordinary one
+    return value

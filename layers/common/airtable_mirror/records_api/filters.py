@@ -29,9 +29,10 @@ MAX_FILTER_VALUE_LENGTH = 1000
 MAX_QUERY_FIELDS = 100
 CHECKBOX = "checkbox"
 
+# Patterns, compiled (and cached by `re`) when a request first has a filter: one without compiles none.
 # Greedy, so a field named `Cost [USD]` is `filter[Cost [USD]]`
-_FILTER_PARAMETER = re.compile(r"filter\[(?P<name>.+)\]", re.DOTALL)
-_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_FILTER_PARAMETER = r"filter\[(?P<name>.+)\]"
+_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _OBJECT_KEYS = ("id", "name", "email")
 
 
@@ -59,7 +60,7 @@ def filter_parameters(raw_query: str) -> dict[str, str]:
     for key, value in pairs:
         if not key.startswith(FILTER_PREFIX):
             continue
-        match = _FILTER_PARAMETER.fullmatch(key)
+        match = re.fullmatch(_FILTER_PARAMETER, key, re.DOTALL)
         if match is None:
             raise InvalidQueryError(key, "a filter is written filter[<field name>]=<value>")
         name = match["name"]
@@ -79,7 +80,7 @@ def cell_matches(cell: JsonValue | None, field_type: str, wanted: str) -> bool:
     if isinstance(cell, bool):
         return wanted.lower() == ("true" if cell else "false")
     if isinstance(cell, int | float):
-        return _NUMBER.fullmatch(wanted) is not None and float(wanted) == cell
+        return re.fullmatch(_NUMBER, wanted) is not None and float(wanted) == cell
     if isinstance(cell, str):
         return cell == wanted
     if isinstance(cell, list):
