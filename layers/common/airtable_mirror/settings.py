@@ -42,6 +42,27 @@ def parse_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+# Settings field -> the environment variable that sets it, when set and not empty.
+OPTIONAL_VARIABLES = {
+    "airtable_api_url": "AIRTABLE_API_URL",
+    "airtable_token_secret": "AIRTABLE_TOKEN_SECRET",
+    "sync_queue_url": "SYNC_QUEUE_URL",
+    "dynamodb_endpoint_url": "DYNAMODB_ENDPOINT_URL",
+    "requests_per_second": "AIRTABLE_REQUESTS_PER_SECOND",
+    "rate_limit_penalty_seconds": "AIRTABLE_RATE_LIMIT_PENALTY_SECONDS",
+    "request_timeout_seconds": "AIRTABLE_REQUEST_TIMEOUT_SECONDS",
+    "handover_margin_seconds": "SYNC_HANDOVER_MARGIN_SECONDS",
+    "tombstone_ttl_seconds": "TOMBSTONE_TTL_SECONDS",
+    "webhook_queue_url": "WEBHOOK_QUEUE_URL",
+    "webhook_mac_store": "WEBHOOK_MAC_STORE",
+    "webhook_mac_prefix": "WEBHOOK_MAC_PREFIX",
+    "webhook_push_secret": "WEBHOOK_PUSH_SECRET",
+    "webhook_lease_seconds": "WEBHOOK_LEASE_SECONDS",
+    "cursor_signing_secret": "CURSOR_SIGNING_SECRET",
+    "cursor_signing_key": "CURSOR_SIGNING_KEY",
+}
+
+
 class Settings(NamedTuple):
     """The deployment's configuration, immutable; `from_environment` builds it, every value checked."""
 
@@ -83,25 +104,7 @@ class Settings(NamedTuple):
             "table_aliases": {},
             "sync_tables": [],
         }
-        optional = {
-            "airtable_api_url": "AIRTABLE_API_URL",
-            "airtable_token_secret": "AIRTABLE_TOKEN_SECRET",
-            "sync_queue_url": "SYNC_QUEUE_URL",
-            "dynamodb_endpoint_url": "DYNAMODB_ENDPOINT_URL",
-            "requests_per_second": "AIRTABLE_REQUESTS_PER_SECOND",
-            "rate_limit_penalty_seconds": "AIRTABLE_RATE_LIMIT_PENALTY_SECONDS",
-            "request_timeout_seconds": "AIRTABLE_REQUEST_TIMEOUT_SECONDS",
-            "handover_margin_seconds": "SYNC_HANDOVER_MARGIN_SECONDS",
-            "tombstone_ttl_seconds": "TOMBSTONE_TTL_SECONDS",
-            "webhook_queue_url": "WEBHOOK_QUEUE_URL",
-            "webhook_mac_store": "WEBHOOK_MAC_STORE",
-            "webhook_mac_prefix": "WEBHOOK_MAC_PREFIX",
-            "webhook_push_secret": "WEBHOOK_PUSH_SECRET",
-            "webhook_lease_seconds": "WEBHOOK_LEASE_SECONDS",
-            "cursor_signing_secret": "CURSOR_SIGNING_SECRET",
-            "cursor_signing_key": "CURSOR_SIGNING_KEY",
-        }
-        for key, variable in optional.items():
+        for key, variable in OPTIONAL_VARIABLES.items():
             if env.get(variable):
                 raw[key] = env[variable]
         try:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from airtable_mirror import settings
 from airtable_mirror.settings import (
     BASE_ID_PATTERN,
+    OPTIONAL_VARIABLES,
     ConfigurationError,
     get_settings,
     parse_list,
@@ -55,24 +56,7 @@ class Settings(BaseModel):  # named so, as pydantic's messages name the model
         return value.rstrip("/")
 
 
-VARIABLES = {
-    "airtable_api_url": "AIRTABLE_API_URL",
-    "airtable_token_secret": "AIRTABLE_TOKEN_SECRET",
-    "sync_queue_url": "SYNC_QUEUE_URL",
-    "dynamodb_endpoint_url": "DYNAMODB_ENDPOINT_URL",
-    "requests_per_second": "AIRTABLE_REQUESTS_PER_SECOND",
-    "rate_limit_penalty_seconds": "AIRTABLE_RATE_LIMIT_PENALTY_SECONDS",
-    "request_timeout_seconds": "AIRTABLE_REQUEST_TIMEOUT_SECONDS",
-    "handover_margin_seconds": "SYNC_HANDOVER_MARGIN_SECONDS",
-    "tombstone_ttl_seconds": "TOMBSTONE_TTL_SECONDS",
-    "webhook_queue_url": "WEBHOOK_QUEUE_URL",
-    "webhook_mac_store": "WEBHOOK_MAC_STORE",
-    "webhook_mac_prefix": "WEBHOOK_MAC_PREFIX",
-    "webhook_push_secret": "WEBHOOK_PUSH_SECRET",
-    "webhook_lease_seconds": "WEBHOOK_LEASE_SECONDS",
-    "cursor_signing_secret": "CURSOR_SIGNING_SECRET",
-    "cursor_signing_key": "CURSOR_SIGNING_KEY",
-}
+VARIABLES = OPTIONAL_VARIABLES
 
 
 def reference(env: dict[str, str]) -> tuple[str, Any]:
