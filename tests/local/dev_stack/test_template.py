@@ -82,7 +82,7 @@ def test_functions_take_code_handler_timeout_and_memory_from_the_function_or_glo
         stack.functions["RecordsFunction"],
         stack.functions["SyncApiFunction"],
     )
-    assert (worker.timeout_seconds, worker.memory_mb) == (900, 1024)
+    assert (worker.timeout_seconds, worker.memory_mb) == (900, 1769)
     assert (records.timeout_seconds, records.memory_mb) == (10, 512)  # memory from Globals
     assert (sync_api.timeout_seconds, sync_api.memory_mb) == (30, 512)  # both from Globals
     assert records.code_dir == TEMPLATE_PATH.parent / "functions" / "records"
