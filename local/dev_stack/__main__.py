@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         first_sync=not arguments.no_first_sync,
         log_level=arguments.log_level,
     )
-    # SIGTERM stops the stack as Ctrl-C does, even half-way through its start.
+    # SIGTERM stops the stack as Ctrl-C does, even half-way through its start. Ctrl-C (SIGINT) stops
+    # it too when it was started in the background of a script, which ignores SIGINT for its children.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = DevStack(options)
     code = 0
     try:

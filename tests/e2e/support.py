@@ -88,6 +88,12 @@ def _stack_environment() -> dict[str, str]:
     return environment
 
 
+def _ignore_sigint() -> None:
+    """Start the stack as a script's background job is started: with SIGINT ignored. Ctrl-C (SIGINT)
+    must stop it all the same, so every test that stops it this way checks that too."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def running_stack(data_dir: Path, *extra_args: str) -> Iterator[RunningStack]:
     """Start the stack, wait until it says it is ready, and stop it with Ctrl-C (SIGINT) afterwards."""
@@ -114,7 +120,12 @@ def running_stack(data_dir: Path, *extra_args: str) -> Iterator[RunningStack]:
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=_stack_environment(), stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=PROJECT_ROOT,
+            env=_stack_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_ignore_sigint,  # noqa: PLW1509 - it only sets a signal disposition
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
