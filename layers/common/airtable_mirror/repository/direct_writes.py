@@ -32,7 +32,7 @@ import os
 import ssl
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -173,29 +173,28 @@ class DirectWriteClient:
                     parsed = _parse(operation_name, status, headers, payload, attempts - 1, self._client)
         except _Retryable as last:
             if isinstance(last.error, ClientError):
-                self._events.emit(
-                    f"after-call.dynamodb.{operation_name}",
-                    http_response=_Response(
-                        last.error.response["ResponseMetadata"].get("HTTPStatusCode", 500), {}
-                    ),
-                    parsed=last.error.response,
-                    model=model,
-                    context=context,
-                )
+                self._after_call(operation_name, model, context, last.error.response)
             raise last.error from None
-        self._events.emit(
-            f"after-call.dynamodb.{operation_name}",
-            http_response=_Response(status, headers),
-            parsed=parsed,
-            model=model,
-            context=context,
-        )
+        self._after_call(operation_name, model, context, parsed)
         error = parsed.get("Error")
         if error:
             raise _client_error(self._client, parsed, operation_name)
         return parsed
 
+    def _after_call(
+        self, operation_name: str, model: Any, context: dict[str, Any], parsed: Mapping[str, Any]
+    ) -> None:
+        metadata = parsed.get("ResponseMetadata", {})
+        self._events.emit(
+            f"after-call.dynamodb.{operation_name}",
+            http_response=_Response(metadata.get("HTTPStatusCode", 500), metadata.get("HTTPHeaders", {})),
+            parsed=parsed,
+            model=model,
+            context=context,
+        )
+
     def _send(self, operation_name: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers with lower-case names, body) of one attempt."""
         request = AWSRequest(
             "POST",
             self._url,
@@ -213,7 +212,7 @@ class DirectWriteClient:
             self._events.emit(f"before-send.dynamodb.{operation_name}", request=prepared)
         )
         if stubbed is not None:
-            return stubbed.status_code, dict(stubbed.headers.items()), stubbed.content
+            return stubbed.status_code, _lowered(stubbed.headers.items()), stubbed.content
         headers = dict(prepared.headers.items())
         connection, reused = self._connection()
         try:
@@ -238,7 +237,7 @@ class DirectWriteClient:
         payload = response.read()
         if response.will_close:
             self._drop_connection()
-        return response.status, {name.lower(): value for name, value in response.getheaders()}, payload
+        return response.status, _lowered(response.getheaders()), payload
 
     def _connection_error(self, error: Exception) -> Exception:
         """The botocore exception a boto3 client raises for the same failure."""
@@ -277,6 +276,10 @@ class _Response:
         self.headers = headers
 
 
+def _lowered(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}
+
+
 def _parse(
     operation_name: str,
     status: int,
@@ -286,14 +289,13 @@ def _parse(
     client: "DynamoDBClient",
 ) -> dict[str, Any]:
     """The response as botocore parses it; raises `_RetryableResponseError` for one worth retrying."""
-    lowered = {name.lower(): value for name, value in headers.items()}
     metadata = {
-        "RequestId": lowered.get("x-amzn-requestid", ""),
+        "RequestId": headers.get("x-amzn-requestid", ""),
         "HTTPStatusCode": status,
-        "HTTPHeaders": lowered,
+        "HTTPHeaders": headers,
         "RetryAttempts": retries,
     }
-    expected_crc = lowered.get("x-amz-crc32")
+    expected_crc = headers.get("x-amz-crc32")
     if expected_crc is not None and zlib.crc32(payload) != int(expected_crc):
         raise _Retryable(
             ClientError(
