@@ -714,6 +714,21 @@ class LocalHttpServer(ABC):
     def domain_name(self, request: HttpRequest) -> str:
         return request.header("host") or f"{self.host}:{self.port}"
 
+    def event_fields(self, request: HttpRequest, request_id: str) -> dict[str, Any]:
+        """What an API Gateway event and a function URL event both take from the request."""
+        return {
+            "method": request.method,
+            "raw_path": request.raw_path,
+            "raw_query_string": request.raw_query_string,
+            "headers": request.headers,
+            "body": request.body,
+            "source_ip": request.client_ip,
+            "domain_name": self.domain_name(request),
+            "server_port": self.port,
+            "protocol": request.protocol,
+            "request_id": request_id,
+        }
+
 
 class HttpApiGateway(LocalHttpServer):
     """Every HttpApi route of the stack, plus local-only admin routes under /_local/."""
@@ -757,18 +772,9 @@ class HttpApiGateway(LocalHttpServer):
             return self._admin(target, matched.path_parameters, request), "admin"
         assert target.function is not None
         event = build_http_api_event(
-            method=request.method,
-            raw_path=request.raw_path,
-            raw_query_string=request.raw_query_string,
-            headers=request.headers,
-            body=request.body,
+            **self.event_fields(request, request_id),
             route_key=target.route_key,
             path_parameters=matched.path_parameters,
-            source_ip=request.client_ip,
-            domain_name=self.domain_name(request),
-            server_port=self.port,
-            protocol=request.protocol,
-            request_id=request_id,
         )
         result = self._invoker.invoke(target.function, event)
         return _with_request_id(self._http_response(result), request_id), target.function
@@ -818,18 +824,7 @@ class FunctionUrlServer(LocalHttpServer):
     def respond(self, request: HttpRequest) -> tuple[HttpResponse, str]:
         # A function URL's requestContext.requestId is the invocation's Lambda request id.
         request_id = str(uuid.uuid4())
-        event = build_function_url_event(
-            method=request.method,
-            raw_path=request.raw_path,
-            raw_query_string=request.raw_query_string,
-            headers=request.headers,
-            body=request.body,
-            source_ip=request.client_ip,
-            domain_name=self.domain_name(request),
-            server_port=self.port,
-            protocol=request.protocol,
-            request_id=request_id,
-        )
+        event = build_function_url_event(**self.event_fields(request, request_id))
         result = self._invoker.invoke(self._function, event, request_id=request_id)
         request_header = ("x-amzn-requestid", result.request_id)
         if result.error is None:
