@@ -1,5 +1,7 @@
 """template.yaml: valid for SAM (validate --lint, build), and consistent with the code and events/."""
 
+import importlib.util
+import marshal
 import os
 import shutil
 import subprocess
@@ -62,8 +64,53 @@ def test_sam_build_passes(tmp_path: Path) -> None:
     layer = tmp_path / "build" / "CommonLayer" / "python"
     assert (layer / "airtable_mirror" / "__init__.py").exists()
     assert (layer / "aws_lambda_powertools").is_dir()
-    # Development-only code never ships
+    # Development-only code never ships, nor the scripts pip installs beside the packages
     assert not (layer / "airtable_emulator").exists()
+    assert not (layer / "bin").exists()
+    assert_ships_bytecode_valid_in_lambda(layer)
+    # The wheels are the functions' architecture's (template.yaml: arm64), not this machine's
+    assert list((layer / "pydantic_core").glob("_pydantic_core.*-aarch64-linux-gnu.so"))
+    # boto3 ships with the botocore it was released with (the X-Ray SDK brings botocore into the layer,
+    # where it would shadow the runtime's and pair the runtime's boto3 with another release)
+    assert distribution_version(layer, "boto3") == distribution_version(layer, "botocore")
+
+
+def assert_ships_bytecode_valid_in_lambda(layer: Path) -> None:
+    """Every module has its .pyc, hash-based without a source check (PEP 552), so the 1980 dates SAM
+    gives the zip's files cannot invalidate them, and naming the file's path in Lambda (/opt/python)."""
+    missing = [
+        source
+        for source in layer.rglob("*.py")
+        if not Path(importlib.util.cache_from_source(str(source))).exists()
+    ]
+    assert not missing, f"{len(missing)} modules without bytecode, {missing[:3]}"
+    for source in (layer / "airtable_mirror" / "runtime.py", layer / "pydantic" / "main.py"):
+        bytecode = Path(importlib.util.cache_from_source(str(source))).read_bytes()
+        assert bytecode[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(bytecode[4:8], "little") == 0b01  # hash-based, source not checked
+        code = marshal.loads(bytecode[16:])  # noqa: S302 - bytecode this test's build just wrote
+        assert code.co_filename == f"/opt/python/{source.relative_to(layer).as_posix()}"
+
+
+def distribution_version(layer: Path, name: str) -> str:
+    (metadata,) = layer.glob(f"{name}-*.dist-info")
+    return metadata.name.removeprefix(f"{name}-").removesuffix(".dist-info")
+
+
+def test_layer_makefile_fetches_wheels_for_the_functions_architecture() -> None:
+    template = load_template()
+    architectures = template["Globals"]["Function"]["Architectures"]
+    layer = template["Resources"]["CommonLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert architectures == layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    makefile = (ROOT / "layers" / "common" / "Makefile").read_text()
+    (platforms,) = (
+        line.partition("?=")[2].split()
+        for line in makefile.splitlines()
+        if line.startswith("LAYER_PLATFORMS ?=")
+    )
+    assert platforms, "no platform: the layer would get this machine's wheels"
+    assert all(platform.endswith("_aarch64") for platform in platforms), platforms
 
 
 def test_every_function_handler_exists_and_logs_to_a_group_with_retention() -> None:
