@@ -1,0 +1,146 @@
+"""layers/common/Makefile: the layer it builds is all the functions need, and its bytecode is what runs.
+
+The layer is built here as `sam build` builds it, with this machine's wheels instead of arm64 ones
+(`LAYER_PLATFORMS=`) so that it can be imported, then imported the way Lambda does: a fresh interpreter
+without this machine's site-packages (`python -S`), only the function's folder and the layer on the
+path. tests/test_template.py checks the arm64 build itself.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.dynamodb import load_template
+
+ROOT = Path(__file__).resolve().parents[3]
+LAYER_SOURCE = ROOT / "layers" / "common"
+
+# Run in the Lambda-like interpreter: imports the function's handler and every module of the shared
+# package (but the command lines' __main__), and reports each module compiled from source (no .pyc used).
+IMPORT_EVERYTHING = """
+import importlib, importlib._bootstrap_external as external, json, pkgutil, sys
+
+compiled = []
+source_to_code = external.SourceLoader.source_to_code
+
+def counting_source_to_code(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return source_to_code(self, data, path, *args, **kwargs)
+
+external.SourceLoader.source_to_code = counting_source_to_code
+import app
+import airtable_mirror
+modules = [
+    info.name
+    for info in pkgutil.walk_packages(airtable_mirror.__path__, "airtable_mirror.")
+    if not info.name.endswith(".__main__")  # a command line, which would run
+]
+for name in modules:
+    importlib.import_module(name)
+print(json.dumps({"modules": len(modules), "handler": callable(app.lambda_handler), "compiled": compiled}))
+"""
+
+
+@pytest.fixture(scope="module")
+def host_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    artifacts = tmp_path_factory.mktemp("common-layer")
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(LAYER_SOURCE),
+            "build-CommonLayer",
+            f"ARTIFACTS_DIR={artifacts}",
+            f"PYTHON={sys.executable}",
+            "LAYER_PLATFORMS=",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return artifacts / "python"
+
+
+def function_folders() -> list[Path]:
+    resources = load_template()["Resources"].values()
+    return sorted(
+        ROOT / resource["Properties"]["CodeUri"]
+        for resource in resources
+        if resource["Type"] == "AWS::Serverless::Function"
+    )
+
+
+@pytest.mark.parametrize("folder", function_folders(), ids=lambda folder: folder.name)
+def test_every_function_imports_the_whole_package_from_the_layer_alone_without_compiling_it(
+    host_layer: Path, folder: Path, tmp_path: Path
+) -> None:
+    task = tmp_path / "task"  # the function's code as SAM's Python builder copies it: no bytecode
+    shutil.copytree(folder, task, ignore=shutil.ignore_patterns("__pycache__"))
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(task), str(host_layer)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "airtable-mirror",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", IMPORT_EVERYTHING],
+        cwd=task,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["handler"] is True
+    assert report["modules"] > 50
+    # Only the function's own module is compiled (SAM's Python builder copies it without bytecode)
+    assert report["compiled"] == [str(task / "app.py")]
+
+
+def test_the_build_refuses_a_python_other_than_the_runtimes(tmp_path: Path) -> None:
+    other_python = tmp_path / "python-3.11"
+    other_python.write_text("#!/bin/sh\nexit 1\n")  # what `python -c 'sys.exit(version != 3.12)'` says
+    other_python.chmod(0o755)
+    result = subprocess.run(
+        [
+            "make",
+            "-C",
+            str(LAYER_SOURCE),
+            "build-CommonLayer",
+            f"ARTIFACTS_DIR={tmp_path}",
+            f"PYTHON={other_python}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "is not Python 3.12" in result.stdout + result.stderr
+    assert not (tmp_path / "python").exists()
+
+
+def test_the_build_needs_the_artifacts_folder_sam_gives_it() -> None:
+    environment = {name: value for name, value in os.environ.items() if name != "ARTIFACTS_DIR"}
+    result = subprocess.run(
+        ["make", "-C", str(LAYER_SOURCE), "build-CommonLayer"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ARTIFACTS_DIR is not set" in result.stdout + result.stderr
