@@ -76,6 +76,7 @@ from tests.support.dynamodb import (
     dynalite_table,
     free_loopback_port,
 )
+from tests.support.layer import build_layer_for_this_machine
 from tests.support.read_units import ReadUnitMeter
 
 if TYPE_CHECKING:
@@ -458,6 +459,20 @@ def interpreter_environment(code_root: Path, extra: dict[str, str] | None = None
     return environment
 
 
+@dataclass(frozen=True)
+class Imports:
+    floor: Elapsed
+    handler: Elapsed  # the floor's modules included
+
+    @property
+    def ratio(self) -> float:
+        return self.handler.wall / self.floor.wall
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.handler.cpu / self.floor.cpu
+
+
 IMPORT_TIMES_CODE = f"""
 import time
 started, started_cpu = time.perf_counter(), time.process_time()
@@ -469,7 +484,7 @@ print(floor - started, floor_cpu - started_cpu, handler - started, handler_cpu -
 """
 
 
-def import_times(code_root: Path) -> "Imports":
+def import_times(code_root: Path) -> Imports:
     """The floor, then the handler on top of it, in one fresh interpreter: the handler's import loads
     every module of the floor, so this is the handler's whole import, and the floor beside it was
     measured under the same conditions (separate interpreters for each differ by more, on a shared
@@ -484,20 +499,6 @@ def import_times(code_root: Path) -> "Imports":
     )
     floor_wall, floor_cpu, handler_wall, handler_cpu = map(float, result.stdout.split()[-4:])
     return Imports(Elapsed(floor_wall, floor_cpu), Elapsed(handler_wall, handler_cpu))
-
-
-@dataclass(frozen=True)
-class Imports:
-    floor: Elapsed
-    handler: Elapsed  # the floor's modules included
-
-    @property
-    def ratio(self) -> float:
-        return self.handler.wall / self.floor.wall
-
-    @property
-    def cpu_ratio(self) -> float:
-        return self.handler.cpu / self.floor.cpu
 
 
 def first_request(variables: dict[str, str], event: dict[str, Any], code_root: Path) -> FirstRequest:
@@ -543,23 +544,7 @@ def shipped_code(say: Progress) -> Iterator[tuple[Path, Path]]:
     with tempfile.TemporaryDirectory(prefix="records-bench-code-") as folder:
         built, sources_only = Path(folder) / "built", Path(folder) / "sources-only"
         say("building the common layer as sam build does (layers/common/Makefile, pip)")
-        build = subprocess.run(  # noqa: S603 - make, with the layer's own Makefile
-            [
-                shutil.which("make") or "make",
-                "--no-print-directory",
-                "-C",
-                str(PROJECT_ROOT / "layers" / "common"),
-                "build-CommonLayer",
-                f"ARTIFACTS_DIR={built}",
-                f"PYTHON={sys.executable}",
-                "LAYER_PLATFORMS=",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if build.returncode != 0:
-            raise RuntimeError(f"the layer build failed:\n{build.stdout}{build.stderr}")
+        build_layer_for_this_machine(built)
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(PROJECT_ROOT / "functions" / "records", built / "task", ignore=ignore)
         shutil.copytree(built, sources_only, ignore=ignore)

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.dynamodb import load_template
+from tests.support.layer import LAYER_SOURCE, build_layer_for_this_machine
 
 ROOT = Path(__file__).resolve().parents[3]
-LAYER_SOURCE = ROOT / "layers" / "common"
 
 # Run in the Lambda-like interpreter: imports the function's handler and every module of the shared
 # package (but the command lines' __main__), and reports each module compiled from source (no .pyc used).
@@ -48,25 +48,7 @@ print(json.dumps({"modules": len(modules), "handler": callable(app.lambda_handle
 
 @pytest.fixture(scope="module")
 def host_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    artifacts = tmp_path_factory.mktemp("common-layer")
-    result = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "-C",
-            str(LAYER_SOURCE),
-            "build-CommonLayer",
-            f"ARTIFACTS_DIR={artifacts}",
-            f"PYTHON={sys.executable}",
-            "LAYER_PLATFORMS=",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return artifacts / "python"
+    return build_layer_for_this_machine(tmp_path_factory.mktemp("common-layer"))
 
 
 def function_folders() -> list[Path]:
