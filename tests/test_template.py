@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.dynamodb import load_template
+from tests.support.layer import layer_aws_services
 
 ROOT = Path(__file__).resolve().parents[1]
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -68,6 +69,9 @@ def test_sam_build_passes(tmp_path: Path) -> None:
     assert not (layer / "airtable_emulator").exists()
     assert not (layer / "bin").exists()
     assert_ships_bytecode_valid_in_lambda(layer)
+    # Only the AWS services the code uses keep their data (boto3 has data for a few services only)
+    assert service_folders(layer / "botocore" / "data") == layer_aws_services()
+    assert service_folders(layer / "boto3" / "data") <= layer_aws_services()
     # The wheels are the functions' architecture's (template.yaml: arm64), not this machine's
     assert list((layer / "pydantic_core").glob("_pydantic_core.*-aarch64-linux-gnu.so"))
     # boto3 ships with the botocore it was released with (the X-Ray SDK brings botocore into the layer,
@@ -90,6 +94,10 @@ def assert_ships_bytecode_valid_in_lambda(layer: Path) -> None:
         assert int.from_bytes(bytecode[4:8], "little") == 0b01  # hash-based, source not checked
         code = marshal.loads(bytecode[16:])  # noqa: S302 - bytecode this test's build just wrote
         assert code.co_filename == f"/opt/python/{source.relative_to(layer).as_posix()}"
+
+
+def service_folders(data: Path) -> set[str]:
+    return {folder.name for folder in data.iterdir() if folder.is_dir()}
 
 
 def distribution_version(layer: Path, name: str) -> str:

@@ -34,3 +34,14 @@ def build_layer_for_this_machine(artifacts: Path) -> Path:
     if result.returncode != 0:
         raise RuntimeError(f"the layer build failed:\n{result.stdout}{result.stderr}")
     return artifacts / "python"
+
+
+def layer_aws_services() -> set[str]:
+    """The services whose botocore data the layer keeps (the Makefile's AWS_SERVICES)."""
+    makefile = (LAYER_SOURCE / "Makefile").read_text()
+    (services,) = (
+        line.partition(":=")[2].split()
+        for line in makefile.splitlines()
+        if line.startswith("AWS_SERVICES :=")
+    )
+    return set(services)

@@ -8,6 +8,7 @@ path. tests/test_template.py checks the arm64 build itself.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dynamodb import load_template
-from tests.support.layer import LAYER_SOURCE, build_layer_for_this_machine
+from tests.support.layer import LAYER_SOURCE, build_layer_for_this_machine, layer_aws_services
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -89,6 +90,51 @@ def test_every_function_imports_the_whole_package_from_the_layer_alone_without_c
     assert report["modules"] > 50
     # Only the function's own module is compiled (SAM's Python builder copies it without bytecode)
     assert report["compiled"] == [str(task / "app.py")]
+
+
+def services_the_code_uses() -> set[str]:
+    """Every service the shipped code makes a client for: `client("name", ...)` calls, and powertools'
+    Parameters where it reads secrets."""
+    services: set[str] = set()
+    for folder in (LAYER_SOURCE / "airtable_mirror", ROOT / "functions"):
+        for source in folder.rglob("*.py"):
+            text = source.read_text()
+            services.update(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", text))
+            if "get_secret(" in text or "SecretsProvider" in text:
+                services.add("secretsmanager")
+    return services
+
+
+def test_the_layer_keeps_the_data_of_every_aws_service_the_code_uses() -> None:
+    used = services_the_code_uses()
+    assert {"dynamodb", "sqs", "secretsmanager", "cloudformation"} <= used  # the scan finds them
+    assert used <= layer_aws_services(), f"add {sorted(used - layer_aws_services())} to AWS_SERVICES"
+
+
+def test_a_client_of_each_kept_service_and_no_other_can_be_made_from_the_layer(host_layer: Path) -> None:
+    kept = sorted(layer_aws_services())
+    script = f"""
+import boto3, botocore.exceptions, json
+session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+made = [session.client(name).meta.service_model.service_name for name in {kept!r}]
+try:
+    session.client("s3")
+    refused = False
+except botocore.exceptions.UnknownServiceError:
+    refused = True
+print(json.dumps({{"made": made, "refused": refused}}))
+"""
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(host_layer)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report == {"made": kept, "refused": True}
 
 
 def test_the_build_refuses_a_python_other_than_the_runtimes(tmp_path: Path) -> None:
