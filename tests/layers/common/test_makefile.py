@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,30 @@ print(json.dumps({"modules": len(modules), "handler": callable(app.lambda_handle
 """
 
 
+def run_like_lambda(script: str, path: list[Path], cwd: Path) -> Any:
+    """Runs ``script`` as Lambda would import code: a fresh interpreter without this machine's
+    site-packages, only ``path`` to import from; returns the JSON its last line prints."""
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(str(folder) for folder in path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "airtable-mirror",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
 def host_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_layer_for_this_machine(tmp_path_factory.mktemp("common-layer"))
@@ -67,25 +92,7 @@ def test_every_function_imports_the_whole_package_from_the_layer_alone_without_c
 ) -> None:
     task = tmp_path / "task"  # the function's code as SAM's Python builder copies it: no bytecode
     shutil.copytree(folder, task, ignore=shutil.ignore_patterns("__pycache__"))
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(task), str(host_layer)]),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "airtable-mirror",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", IMPORT_EVERYTHING],
-        cwd=task,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
+    report = run_like_lambda(IMPORT_EVERYTHING, [task, host_layer], cwd=task)
     assert report["handler"] is True
     assert report["modules"] > 50
     # Only the function's own module is compiled (SAM's Python builder copies it without bytecode)
@@ -124,16 +131,7 @@ except botocore.exceptions.UnknownServiceError:
     refused = True
 print(json.dumps({{"made": made, "refused": refused}}))
 """
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", script],
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(host_layer)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
+    report = run_like_lambda(script, [host_layer], cwd=host_layer)
     assert report == {"made": kept, "refused": True}
 
 
