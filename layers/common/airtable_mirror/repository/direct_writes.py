@@ -288,7 +288,7 @@ def _parse(
     retries: int,
     client: "DynamoDBClient",
 ) -> dict[str, Any]:
-    """The response as botocore parses it; raises `_RetryableResponseError` for one worth retrying."""
+    """The response as botocore parses it; raises `_Retryable` for one worth retrying."""
     metadata = {
         "RequestId": headers.get("x-amzn-requestid", ""),
         "HTTPStatusCode": status,
