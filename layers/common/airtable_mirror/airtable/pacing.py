@@ -34,7 +34,6 @@ within ``send_allowance`` of ``acquire`` returning, any ``n + 1`` requests span 
 (176 ms) apart. With no margin the tolerance is 0 and only the allowance protects the window.
 """
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -42,17 +41,9 @@ from typing import Protocol, runtime_checkable
 
 from aws_lambda_powertools import Logger
 
+from airtable_mirror.slot_tolerance import DEFAULT_SEND_ALLOWANCE, late_tolerance
+
 logger = Logger(child=True)
-
-DEFAULT_SEND_ALLOWANCE = 0.010
-"""Seconds kept, out of the margin's slack, for a request to get from ``acquire`` onto the wire."""
-
-
-def late_tolerance(interval: float, requests_per_second: float, send_allowance: float) -> float:
-    """Seconds after its slot a caller may still send (see the module docstring); never negative."""
-    window_requests = max(1, math.floor(requests_per_second))
-    slack = window_requests * interval - window_requests / requests_per_second
-    return max(0.0, slack - send_allowance)
 
 
 @runtime_checkable
@@ -97,8 +88,6 @@ class LocalPacer:
             raise ValueError(f"requests_per_second must be positive, got {requests_per_second!r}")
         if not safety_margin >= 0:
             raise ValueError(f"safety_margin must be zero or positive, got {safety_margin!r}")
-        if not math.isfinite(send_allowance) or send_allowance < 0:
-            raise ValueError(f"send_allowance must be zero or positive, got {send_allowance!r}")
         self.interval = (1.0 + safety_margin) / requests_per_second
         self.late_tolerance = late_tolerance(self.interval, requests_per_second, send_allowance)
         self._clock = clock

@@ -53,6 +53,7 @@ from botocore.exceptions import ClientError
 from airtable_mirror.repository.errors import RateSlotContentionError
 from airtable_mirror.repository.keys import PARTITION_KEY, RATE_SK, SORT_KEY, rate_pk
 from airtable_mirror.repository.records import is_conditional_check_failure
+from airtable_mirror.slot_tolerance import DEFAULT_SEND_ALLOWANCE, late_tolerance
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,7 +66,6 @@ DEFAULT_REQUESTS_PER_SECOND = 5.0
 DEFAULT_SAFETY_MARGIN = 0.03
 DEFAULT_BATCH_SIZE = 5
 DEFAULT_MAX_ATTEMPTS = 50
-DEFAULT_SEND_ALLOWANCE = 0.010
 
 
 def slot_interval_ms(requests_per_second: float, safety_margin: float) -> int:
@@ -79,13 +79,9 @@ def slot_interval_ms(requests_per_second: float, safety_margin: float) -> int:
 
 
 def late_tolerance_ms(interval_ms: int, requests_per_second: float, send_allowance: float) -> int:
-    """Milliseconds after its slot a caller may still send (see the module docstring); rounded
-    down, never negative."""
-    if not math.isfinite(send_allowance) or send_allowance < 0:
-        raise ValueError(f"send_allowance must be zero or more, got {send_allowance!r}")
-    window_requests = max(1, math.floor(requests_per_second))
-    slack_ms = window_requests * interval_ms - 1000 * window_requests / requests_per_second
-    return max(0, math.floor(round(slack_ms - 1000 * send_allowance, 3)))
+    """`slot_tolerance.late_tolerance` in whole milliseconds, rounded down."""
+    tolerance = late_tolerance(interval_ms / 1000, requests_per_second, send_allowance)
+    return math.floor(round(1000 * tolerance, 3))
 
 
 class DynamoPacer:
